@@ -1,0 +1,158 @@
+"""One poll of one mailbox: every folder read from its cursor, in batches.
+
+Storage is handed in (:class:`BatchSink`), so this module knows nothing of
+the database. Each batch is stored together with the advanced cursor, so a
+crash or a dropped connection resumes from the last stored batch; a message
+fetched twice is recognised by the sink and stored once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ingest.backoff import Backoff
+from ingest.cursor import Cursor, batches, new_uids, plan_fetch
+from ingest.imap import FetchedMessage, ImapConnection
+from klachtwacht.errors import AuthenticationFailed, FolderMissing, MailboxUnavailable
+
+__all__ = ["BatchSink", "PollResult", "FolderResult", "poll_mailbox"]
+
+log = logging.getLogger(__name__)
+
+
+class BatchSink(Protocol):
+    """Where fetched mail goes; implemented over the database by the application."""
+
+    def load_cursor(self, folder: str) -> Cursor | None:
+        """The stored cursor of ``folder``, or None for a folder never polled."""
+
+    def store_batch(self, folder: str, cursor: Cursor, messages: Sequence[FetchedMessage]) -> int:
+        """Store ``messages`` and ``cursor`` in one transaction; return how many were new sightings."""
+
+    def folder_error(self, folder: str, error: str) -> None:
+        """Remember that ``folder`` could not be read this time."""
+
+
+@dataclass
+class FolderResult:
+    folder: str
+    fetched: int = 0
+    new: int = 0
+    rescanned: bool = False
+    error: str | None = None
+
+
+@dataclass
+class PollResult:
+    mailbox: str
+    folders: list[FolderResult] = field(default_factory=list)
+    reconnects: int = 0
+
+    @property
+    def fetched(self) -> int:
+        return sum(f.fetched for f in self.folders)
+
+    @property
+    def new(self) -> int:
+        return sum(f.new for f in self.folders)
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{f.folder}: {f.error}" for f in self.folders if f.error]
+
+
+def poll_mailbox(
+    name: str,
+    connection: ImapConnection,
+    folders: Sequence[str],
+    sink: BatchSink,
+    *,
+    batch_size: int = 100,
+    batch_bytes: int = 16 * 1024 * 1024,
+    backoff: Backoff = Backoff(),
+    sleep: Callable[[float], None] = time.sleep,
+) -> PollResult:
+    """Fetch every new message of every folder into ``sink`` over ``connection``.
+
+    ``connection`` is not yet connected; it is (re)connected here as needed.
+
+    A dropped connection, ``BYE`` or a throttling answer leads to a reconnect
+    after a backoff, resuming at the stored cursor; after ``backoff.attempts``
+    failures in a row :class:`MailboxUnavailable` is raised. A missing folder
+    is reported in the result and the other folders are still read.
+    """
+    result = PollResult(mailbox=name)
+    conn = connection
+    connected = False
+    failures = 0
+    token_refreshed = False
+    pending = list(folders)
+    folder_results = {f: FolderResult(f) for f in folders}
+    try:
+        while pending:
+            folder = pending[0]
+            try:
+                if not connected:
+                    conn.connect()
+                    connected = True
+                _poll_folder(conn, folder, sink, folder_results[folder], batch_size, batch_bytes)
+                pending.pop(0)
+                failures = 0
+            except FolderMissing as exc:
+                log.warning("mailbox %s: folder %r is missing: %s", name, folder, exc)
+                folder_results[folder].error = str(exc)
+                sink.folder_error(folder, str(exc))
+                pending.pop(0)
+            except AuthenticationFailed:
+                if conn.config.auth == "xoauth2" and not token_refreshed:
+                    token_refreshed = True  # a cached token may be stale: one retry with a fresh one
+                    conn.expect_token_refresh()
+                    conn.close()
+                    connected = False
+                    continue
+                raise
+            except MailboxUnavailable as exc:
+                failures += 1
+                if "access token expired" in str(exc):
+                    conn.expect_token_refresh()
+                conn.close()
+                connected = False
+                if failures >= backoff.attempts:
+                    raise
+                delay = backoff.delay(failures - 1, exc.retry_after)
+                log.warning("mailbox %s: %s; reconnecting in %.1f s (try %d of %d)", name, exc, delay, failures + 1, backoff.attempts)
+                result.reconnects += 1
+                sleep(delay)
+    finally:
+        conn.close()
+    result.folders = [folder_results[f] for f in folders]
+    return result
+
+
+def _poll_folder(conn: ImapConnection, folder: str, sink: BatchSink, out: FolderResult, batch_size: int, batch_bytes: int) -> None:
+    status = conn.examine(folder)
+    plan = plan_fetch(sink.load_cursor(folder), status.uidvalidity)
+    if plan.rescan:
+        log.warning("folder %r: UIDVALIDITY changed to %d; epoch %d rescans it", folder, status.uidvalidity, plan.cursor.epoch)
+        out.rescanned = True
+    cursor = plan.cursor
+    if status.exists == 0:
+        sink.store_batch(folder, cursor, [])
+        return
+    if status.uidnext is not None and plan.first_uid >= status.uidnext and not plan.rescan:
+        sink.store_batch(folder, cursor, [])
+        return
+    uids = new_uids(conn.uids_from(plan.first_uid), cursor.last_uid)
+    if not uids:
+        sink.store_batch(folder, cursor, [])
+        return
+    sizes = conn.sizes(uids)
+    for batch in batches(uids, sizes, batch_size, batch_bytes):
+        messages = conn.fetch(batch)
+        cursor = Cursor(cursor.uidvalidity, max(batch), cursor.epoch)
+        out.new += sink.store_batch(folder, cursor, messages)
+        out.fetched += len(messages)

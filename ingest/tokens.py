@@ -1,0 +1,76 @@
+"""OAuth2 access tokens for XOAUTH2 logins, behind one small protocol.
+
+Exchange Online takes an app-only token from Entra ID's client-credentials
+flow with scope ``https://outlook.office365.com/.default``. The protocol keeps
+that testable: tests hand in a :class:`StaticTokenProvider`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+from klachtwacht.errors import AuthenticationFailed, MailboxUnavailable
+
+__all__ = ["TokenProvider", "StaticTokenProvider", "MsalTokenProvider", "EXCHANGE_SCOPE"]
+
+EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
+
+
+class TokenProvider(Protocol):
+    """Gives an access token; ``refresh=True`` asks for a new one."""
+
+    def token(self, *, refresh: bool = False) -> str: ...
+
+
+class StaticTokenProvider:
+    """A token given from outside (a file, a variable, a test)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def token(self, *, refresh: bool = False) -> str:
+        return self._token
+
+
+class MsalTokenProvider:
+    """App-only tokens from MSAL's client-credentials flow.
+
+    MSAL caches the token and reuses it until shortly before it expires;
+    ``refresh=True`` (after Exchange said ``AccessTokenExpired``) starts from
+    an empty cache so a new token is requested.
+    """
+
+    def __init__(self, tenant_id: str, client_id: str, client_secret: str, *, scope: str = EXCHANGE_SCOPE, app_factory: Any = None) -> None:
+        self._tenant_id = tenant_id
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._scope = scope
+        self._factory = app_factory
+        self._app: Any = None
+        self._lock = threading.Lock()
+
+    def _new_app(self) -> Any:
+        if self._factory is not None:
+            return self._factory()
+        import msal
+
+        return msal.ConfidentialClientApplication(
+            self._client_id,
+            authority=f"https://login.microsoftonline.com/{self._tenant_id}",
+            client_credential=self._client_secret,
+        )
+
+    def token(self, *, refresh: bool = False) -> str:
+        with self._lock:
+            if self._app is None or refresh:
+                self._app = self._new_app()
+            try:
+                result = self._app.acquire_token_for_client(scopes=[self._scope])
+            except Exception as exc:  # network errors from requests/msal
+                raise MailboxUnavailable(f"cannot reach Entra ID for a token: {type(exc).__name__}") from exc
+        if "access_token" not in result:
+            error = result.get("error", "unknown_error")
+            description = str(result.get("error_description", "")).splitlines()[0:1]
+            raise AuthenticationFailed(f"Entra ID refused the token request: {error} {' '.join(description)}".strip())
+        return str(result["access_token"])

@@ -1,0 +1,401 @@
+"""Configuration: read once from TOML into frozen objects, validated on load.
+
+A wrong file raises :class:`klachtwacht.errors.ConfigError`, which names the
+file, the key and the problem; the command line turns it into exit status 2.
+Secrets come from environment variables or files and are wrapped in
+:class:`Secret`, whose ``repr`` never shows the value.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from klachtwacht.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DatabaseConfig",
+    "BrokerConfig",
+    "SmtpConfig",
+    "RegisterConfig",
+    "ImapConfig",
+    "MailboxConfig",
+    "ClassifierConfig",
+    "IngestConfig",
+    "Secret",
+    "load_config",
+    "parse_config",
+    "default_config_path",
+    "ROLES",
+]
+
+ROLES = ("wethouder", "burgemeester", "raad", "secretariaat")
+SECURITY = ("none", "starttls", "tls")
+REGISTER_BACKENDS = ("database", "zgw", "email")
+IMAP_AUTH = ("password", "xoauth2")
+
+
+class Secret:
+    """A secret value that never shows itself in a repr, a log or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret itself, for the one call that needs it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite:///klachtwacht.db"
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    url: str = "memory://"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "127.0.0.1"
+    port: int = 1025
+    sender: str = "klachten@gemeente.invalid"
+    security: str = "none"
+    username: str | None = None
+    password: Secret | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class RegisterConfig:
+    backend: str = "database"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    port: int
+    security: str = "tls"
+    username: str = ""
+    password: Secret | None = None
+    auth: str = "password"
+    #: For ``auth = "xoauth2"``: tenant, client id and secret of the Entra app,
+    #: or ``token_env`` / ``token_file`` holding a ready token (tests, other IdPs).
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    token: Secret | None = None
+    connect_timeout: float = 15.0
+    read_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    name: str
+    role: str
+    address: str
+    imap: ImapConfig
+    folders: tuple[str, ...] = ("INBOX",)
+    organisation: str = "default"
+    #: Seconds between safety-net polls; IDLE wakes the watcher earlier.
+    poll_interval: float = 300.0
+    idle: bool = True
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    model: str | None = None  # path; None = the model shipped in the package
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    batch_size: int = 100
+    batch_bytes: int = 16 * 1024 * 1024
+    #: A message that sat in a non-final state longer than this is re-enqueued.
+    stuck_after: float = 300.0
+    #: How long ``ingest --once`` waits for messages to reach a final state.
+    wait_timeout: float = 600.0
+    lease_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    database: DatabaseConfig = DatabaseConfig()
+    broker: BrokerConfig = BrokerConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    register: RegisterConfig = RegisterConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
+    ingest: IngestConfig = IngestConfig()
+    mailboxes: tuple[MailboxConfig, ...] = ()
+
+    def mailbox(self, name: str) -> MailboxConfig:
+        """Return the mailbox called ``name`` or raise KeyError."""
+        for mailbox in self.mailboxes:
+            if mailbox.name == name:
+                return mailbox
+        raise KeyError(name)
+
+
+def default_config_path() -> str:
+    """The path the command line uses when ``--config`` is not given."""
+    return os.environ.get("KLACHTWACHT_CONFIG", "klachtwacht.toml")
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the TOML file at ``path``."""
+    name = str(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(name, "", "file not found") from None
+    except OSError as exc:
+        raise ConfigError(name, "", f"cannot read the file: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(name, "", "the file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, "", f"not valid TOML: {exc}") from exc
+    return parse_config(data, name, env=os.environ if env is None else env)
+
+
+def parse_config(data: Mapping[str, Any], path: str, env: Mapping[str, str] | None = None) -> Config:
+    """Validate an already-parsed TOML document into a :class:`Config`."""
+    reader = _Reader(path, os.environ if env is None else env)
+    return reader.config(data)
+
+
+class _Reader:
+    """Walks the document, checking each key and naming it when it is wrong."""
+
+    def __init__(self, path: str, env: Mapping[str, str]) -> None:
+        self.path = path
+        self.env = env
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.path, key, problem)
+
+    def table(self, data: Any, key: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+        if data is None:
+            return {}
+        if not isinstance(data, Mapping):
+            raise self.fail(key, "must be a table")
+        for item in data:
+            if item not in allowed:
+                prefix = f"{key}." if key else ""
+                raise self.fail(f"{prefix}{item}", f"unknown key (allowed: {', '.join(allowed)})")
+        return data
+
+    def get(self, table: Mapping[str, Any], key: str, name: str, kind: type, default: Any = ...) -> Any:
+        if name not in table:
+            if default is ...:
+                raise self.fail(key, "is required")
+            return default
+        value = table[name]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(key, f"must be a {kind.__name__}, not {type(value).__name__}")
+        return value
+
+    def choice(self, table: Mapping[str, Any], key: str, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.get(table, key, name, str, default)
+        if value not in choices:
+            raise self.fail(key, f"must be one of {', '.join(choices)}, not {value!r}")
+        return str(value)
+
+    def port(self, table: Mapping[str, Any], key: str, default: Any = ...) -> int:
+        value = self.get(table, key, "port", int, default)
+        if not 0 < value < 65536:
+            raise self.fail(key, f"must be a port number from 1 to 65535, not {value}")
+        return int(value)
+
+    def positive(self, table: Mapping[str, Any], key: str, name: str, kind: type, default: Any) -> Any:
+        value = self.get(table, key, name, kind, default)
+        if value <= 0:
+            raise self.fail(key, "must be greater than zero")
+        return value
+
+    def secret(self, table: Mapping[str, Any], prefix: str, base: str) -> Secret | None:
+        """Read ``{base}_env`` or ``{base}_file``; an inline ``{base}`` is refused."""
+        if base in table:
+            raise self.fail(f"{prefix}.{base}", f"secrets are never inline: use {base}_env or {base}_file")
+        env_key, file_key = f"{base}_env", f"{base}_file"
+        if env_key in table and file_key in table:
+            raise self.fail(f"{prefix}.{env_key}", f"give {env_key} or {file_key}, not both")
+        if env_key in table:
+            var = self.get(table, f"{prefix}.{env_key}", env_key, str)
+            if var not in self.env:
+                raise self.fail(f"{prefix}.{env_key}", f"environment variable {var} is not set")
+            return Secret(self.env[var])
+        if file_key in table:
+            file = self.get(table, f"{prefix}.{file_key}", file_key, str)
+            try:
+                return Secret(Path(file).read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise self.fail(f"{prefix}.{file_key}", f"cannot read {file}: {exc.strerror}") from exc
+        return None
+
+    def config(self, data: Mapping[str, Any]) -> Config:
+        top = self.table(
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "notices", "review", "reconcile")
+        )
+        mailboxes_data = top.get("mailboxes", [])
+        if not isinstance(mailboxes_data, list):
+            raise self.fail("mailboxes", "must be an array of tables ([[mailboxes]])")
+        mailboxes = tuple(self.mailbox(item, f"mailboxes[{i}]") for i, item in enumerate(mailboxes_data))
+        names = [m.name for m in mailboxes]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise self.fail(f"mailboxes[{i}].name", f"mailbox name {name!r} is used twice")
+        return Config(
+            path=self.path,
+            database=self.database(top.get("database")),
+            broker=self.broker(top.get("broker")),
+            smtp=self.smtp(top.get("smtp")),
+            register=self.register(top.get("register")),
+            classifier=self.classifier(top.get("classifier")),
+            ingest=self.ingest(top.get("ingest")),
+            mailboxes=mailboxes,
+        )
+
+    def database(self, data: Any) -> DatabaseConfig:
+        table = self.table(data, "database", ("url",))
+        url = self.get(table, "database.url", "url", str, DatabaseConfig.url)
+        if not url.startswith(("sqlite:", "postgresql")):
+            raise self.fail("database.url", f"must be a sqlite:/// or postgresql+psycopg:// URL, not {url.split(':')[0]!r}")
+        return DatabaseConfig(url=url)
+
+    def broker(self, data: Any) -> BrokerConfig:
+        table = self.table(data, "broker", ("url",))
+        url = self.get(table, "broker.url", "url", str, BrokerConfig.url)
+        if not url.startswith(("memory://", "redis://", "rediss://", "amqp://", "amqps://")):
+            raise self.fail("broker.url", "must start with memory://, redis:// or amqp://")
+        return BrokerConfig(url=url)
+
+    def smtp(self, data: Any) -> SmtpConfig:
+        key = "smtp"
+        table = self.table(
+            data, key, ("host", "port", "sender", "security", "username", "password_env", "password_file", "password", "timeout")
+        )
+        return SmtpConfig(
+            host=self.get(table, f"{key}.host", "host", str, SmtpConfig.host),
+            port=self.port(table, f"{key}.port", SmtpConfig.port),
+            sender=self.address(self.get(table, f"{key}.sender", "sender", str, SmtpConfig.sender), f"{key}.sender"),
+            security=self.choice(table, f"{key}.security", "security", SECURITY, "none"),
+            username=self.get(table, f"{key}.username", "username", str, None),
+            password=self.secret(table, key, "password"),
+            timeout=self.positive(table, f"{key}.timeout", "timeout", float, SmtpConfig.timeout),
+        )
+
+    def register(self, data: Any) -> RegisterConfig:
+        if data is None:
+            return RegisterConfig()
+        if not isinstance(data, Mapping):
+            raise self.fail("register", "must be a table")
+        backend = self.choice(data, "register.backend", "backend", REGISTER_BACKENDS, "database")
+        options = {k: v for k, v in data.items() if k != "backend"}
+        return RegisterConfig(backend=backend, options=options)
+
+    def classifier(self, data: Any) -> ClassifierConfig:
+        table = self.table(data, "classifier", ("model",))
+        return ClassifierConfig(model=self.get(table, "classifier.model", "model", str, None))
+
+    def ingest(self, data: Any) -> IngestConfig:
+        key = "ingest"
+        table = self.table(data, key, ("batch_size", "batch_bytes", "stuck_after", "wait_timeout", "lease_seconds"))
+        d = IngestConfig()
+        return IngestConfig(
+            batch_size=self.positive(table, f"{key}.batch_size", "batch_size", int, d.batch_size),
+            batch_bytes=self.positive(table, f"{key}.batch_bytes", "batch_bytes", int, d.batch_bytes),
+            stuck_after=self.positive(table, f"{key}.stuck_after", "stuck_after", float, d.stuck_after),
+            wait_timeout=self.positive(table, f"{key}.wait_timeout", "wait_timeout", float, d.wait_timeout),
+            lease_seconds=self.positive(table, f"{key}.lease_seconds", "lease_seconds", float, d.lease_seconds),
+        )
+
+    def address(self, value: str, key: str) -> str:
+        if value.count("@") != 1 or value.startswith("@") or value.endswith("@") or " " in value:
+            raise self.fail(key, f"{value!r} is not an e-mail address")
+        return value
+
+    def mailbox(self, data: Any, key: str) -> MailboxConfig:
+        table = self.table(
+            data, key, ("name", "role", "address", "folders", "organisation", "poll_interval", "idle", "imap")
+        )
+        name = self.get(table, f"{key}.name", "name", str)
+        if not name or not all(c.isalnum() or c in "-_." for c in name):
+            raise self.fail(f"{key}.name", "use letters, digits, '-', '_' or '.' only")
+        folders = self.get(table, f"{key}.folders", "folders", list, ["INBOX"])
+        if not folders or not all(isinstance(f, str) and f for f in folders):
+            raise self.fail(f"{key}.folders", "must be a non-empty list of folder names")
+        if "imap" not in table:
+            raise self.fail(f"{key}.imap", "is required")
+        return MailboxConfig(
+            name=name,
+            role=self.choice(table, f"{key}.role", "role", ROLES, "wethouder") if "role" in table else self._required_role(key),
+            address=self.address(self.get(table, f"{key}.address", "address", str), f"{key}.address"),
+            folders=tuple(folders),
+            organisation=self.get(table, f"{key}.organisation", "organisation", str, "default"),
+            poll_interval=self.positive(table, f"{key}.poll_interval", "poll_interval", float, 300.0),
+            idle=self.get(table, f"{key}.idle", "idle", bool, True),
+            imap=self.imap(table["imap"], f"{key}.imap"),
+        )
+
+    def _required_role(self, key: str) -> str:
+        raise self.fail(f"{key}.role", f"is required (one of {', '.join(ROLES)})")
+
+    def imap(self, data: Any, key: str) -> ImapConfig:
+        table = self.table(
+            data,
+            key,
+            (
+                "host", "port", "security", "username", "password", "password_env", "password_file", "auth",
+                "tenant_id", "client_id", "client_secret", "client_secret_env", "client_secret_file",
+                "token", "token_env", "token_file", "connect_timeout", "read_timeout",
+            ),
+        )
+        security = self.choice(table, f"{key}.security", "security", SECURITY, "tls")
+        auth = self.choice(table, f"{key}.auth", "auth", IMAP_AUTH, "password")
+        config = ImapConfig(
+            host=self.get(table, f"{key}.host", "host", str),
+            port=self.port(table, f"{key}.port", 993 if security == "tls" else 143),
+            security=security,
+            username=self.get(table, f"{key}.username", "username", str),
+            password=self.secret(table, key, "password"),
+            auth=auth,
+            tenant_id=self.get(table, f"{key}.tenant_id", "tenant_id", str, None),
+            client_id=self.get(table, f"{key}.client_id", "client_id", str, None),
+            client_secret=self.secret(table, key, "client_secret"),
+            token=self.secret(table, key, "token"),
+            connect_timeout=self.positive(table, f"{key}.connect_timeout", "connect_timeout", float, 15.0),
+            read_timeout=self.positive(table, f"{key}.read_timeout", "read_timeout", float, 60.0),
+        )
+        if auth == "password" and config.password is None:
+            raise self.fail(f"{key}.password_env", "a password is required (password_env or password_file)")
+        if auth == "xoauth2" and config.token is None:
+            missing = [n for n in ("tenant_id", "client_id") if getattr(config, n) is None]
+            if config.client_secret is None:
+                missing.append("client_secret_env")
+            if missing:
+                raise self.fail(f"{key}.{missing[0]}", "xoauth2 needs tenant_id, client_id and client_secret_env (or token_env)")
+        return config
+

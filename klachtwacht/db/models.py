@@ -1,0 +1,179 @@
+"""Typed SQLAlchemy 2 models: the database is the source of truth.
+
+Every message has a durable ``state`` and an append-only history in
+``transitions``. Raw bytes live in ``raw_blobs``, compressed and addressed by
+their SHA-256. Idempotency is a table: unique keys on each sighting
+(mailbox, folder, uidvalidity, uid) and on each message's identity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from klachtwacht.db.types import UTCDateTime
+
+__all__ = [
+    "Base",
+    "RawBlob",
+    "Message",
+    "Sighting",
+    "Transition",
+    "FolderCursor",
+    "Lease",
+    "MessageState",
+    "FINAL_STATES",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class MessageState:
+    """The states a message moves through (strings, stored as they are)."""
+
+    FETCHED = "fetched"
+    PARSED = "parsed"
+    CLASSIFIED = "classified"
+    DECIDED = "decided"
+    REGISTERED = "registered"
+    NOTIFIED = "notified"
+    DONE = "done"
+    REVIEW = "review"
+    QUARANTINED = "quarantined"
+    FAILED = "failed"
+
+
+#: States in which no further automatic work happens until a person acts.
+FINAL_STATES = frozenset({MessageState.DONE, MessageState.REVIEW, MessageState.QUARANTINED, MessageState.FAILED})
+
+intpk = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
+sha256 = Annotated[str, mapped_column(String(64))]
+tz_datetime = Annotated[datetime, mapped_column(UTCDateTime())]
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class RawBlob(Base):
+    """The exact bytes of a message as fetched, zlib-compressed."""
+
+    __tablename__ = "raw_blobs"
+
+    sha256: Mapped[sha256] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """One message, however many mailboxes it was seen in.
+
+    ``identity`` is ``mid:<Message-ID>`` when the header is present, else
+    ``sha:<sha256 of the raw bytes>``.
+    """
+
+    __tablename__ = "messages"
+
+    id: Mapped[intpk]
+    identity: Mapped[str] = mapped_column(String(1000), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    blob_sha256: Mapped[sha256] = mapped_column(ForeignKey("raw_blobs.sha256"))
+    received_at: Mapped[tz_datetime]
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    state_changed_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(String(320))
+    parsed: Mapped[dict[str, Any] | None]
+    label: Mapped[str | None] = mapped_column(String(20))
+    subtype: Mapped[str | None] = mapped_column(String(40))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    scores: Mapped[dict[str, Any] | None]
+    reasons: Mapped[list[Any] | None]
+    model: Mapped[str | None] = mapped_column(String(100))
+    decision: Mapped[str | None] = mapped_column(String(40))
+    decided_by: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+
+    sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
+
+    __table_args__ = (Index("ix_messages_state_changed", "state", "state_changed_at"),)
+
+
+class Sighting(Base):
+    """One place a message was seen: mailbox, folder, UIDVALIDITY and UID."""
+
+    __tablename__ = "sightings"
+
+    id: Mapped[intpk]
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    mailbox: Mapped[str] = mapped_column(String(200))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    internaldate: Mapped[tz_datetime]
+    blob_sha256: Mapped[sha256] = mapped_column(ForeignKey("raw_blobs.sha256"))
+    seen_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="sightings")
+
+    __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid", name="uq_sighting_place"),)
+
+
+class Transition(Base):
+    """Append-only history: one row per state change of a message."""
+
+    __tablename__ = "transitions"
+
+    id: Mapped[intpk]
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class FolderCursor(Base):
+    """Where the poller is in one folder: (UIDVALIDITY, last UID), per epoch."""
+
+    __tablename__ = "folder_cursors"
+
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(500), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    epoch: Mapped[int] = mapped_column(Integer, default=1)
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """A named lease: only its holder works the resource until it expires."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[tz_datetime]

@@ -1,0 +1,88 @@
+"""The one error tree of klachtwacht.
+
+Every error the project raises derives from :class:`KlachtwachtError`.
+Third-party errors are translated at the boundary with ``raise ... from exc``.
+Workers retry :class:`RetryableError` and give up on everything else.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "KlachtwachtError",
+    "ConfigError",
+    "RetryableError",
+    "MailboxUnavailable",
+    "MailboxThrottled",
+    "AuthenticationFailed",
+    "FolderMissing",
+    "ParseError",
+    "ClassifierError",
+    "RegisterUnavailable",
+    "NoticeUnavailable",
+    "DatabaseUnavailable",
+]
+
+
+class KlachtwachtError(Exception):
+    """Base class of every error raised by klachtwacht."""
+
+
+class ConfigError(KlachtwachtError):
+    """Raised when the configuration file is missing, unreadable or invalid.
+
+    The message names the file, the key and what is wrong with it.
+    """
+
+    def __init__(self, path: str, key: str, problem: str) -> None:
+        self.path = path
+        self.key = key
+        self.problem = problem
+        where = f"{path}: {key}" if key else path
+        super().__init__(f"{where}: {problem}")
+
+
+class RetryableError(KlachtwachtError):
+    """Raised when an operation failed for a passing reason and may be retried.
+
+    ``retry_after`` is a hint in seconds, when the other side gave one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class MailboxUnavailable(RetryableError):
+    """Raised when the mail server cannot be reached or dropped the connection."""
+
+
+class MailboxThrottled(MailboxUnavailable):
+    """Raised when the mail server asks us to back off (Exchange "Request is throttled")."""
+
+
+class AuthenticationFailed(KlachtwachtError):
+    """Raised when the mail server refuses the credentials or the token."""
+
+
+class FolderMissing(KlachtwachtError):
+    """Raised when a configured folder does not exist (any more) on the server."""
+
+
+class ParseError(KlachtwachtError):
+    """Raised when a message's bytes cannot be turned into a parsed record."""
+
+
+class ClassifierError(KlachtwachtError):
+    """Raised when the classifier model is missing, corrupt or of a wrong version."""
+
+
+class RegisterUnavailable(RetryableError):
+    """Raised when the complaints register cannot be reached or refused for a passing reason."""
+
+
+class NoticeUnavailable(RetryableError):
+    """Raised when the SMTP server cannot take a notice for a passing reason."""
+
+
+class DatabaseUnavailable(RetryableError):
+    """Raised when the database cannot be reached."""

@@ -1,0 +1,145 @@
+"""Moving one message from state to state until it rests.
+
+Each step reads what it needs, computes (pure functions from ``ingest``,
+``classifiers`` and ``rules``), and then stores its result together with the
+state change in one transaction, guarded by a compare-and-set on the state:
+when two workers get the same message (at-least-once delivery), one wins and
+the other finds the state moved and stops. A step that fails for a passing
+reason raises :class:`RetryableError` and the message stays where it was, to
+be retried by the actor or re-enqueued by the sweeper.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.parse import parse_message
+from ingest.records import ParsedMessage, parsed_from_dict, parsed_to_dict
+from klachtwacht.db.models import FINAL_STATES, Message, MessageState, utcnow
+from klachtwacht.errors import KlachtwachtError, ParseError, RetryableError
+from klachtwacht.intake import load_raw
+from klachtwacht.states import record_transition
+
+__all__ = ["Services", "StepResult", "advance", "MAX_ATTEMPTS"]
+
+log = logging.getLogger(__name__)
+
+#: After this many failed tries of one step a message goes to ``failed``
+#: (a non-retryable error sends it there at once).
+MAX_ATTEMPTS = 20
+
+S = MessageState
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The outcome of one step: the next state, the fields to store, why."""
+
+    to_state: str
+    values: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+Step = Callable[[Session, Message, "Services"], StepResult]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the steps need from outside, built once at start-up and passed down.
+
+    ``steps`` maps a state to the step that moves a message out of it; states
+    without a step rest there.
+    """
+
+    steps: dict[str, Step]
+    actor: str = "worker"
+
+
+def parse_step(session: Session, message: Message, services: Services) -> StepResult:
+    """fetched -> parsed, or quarantined with the reason when the bytes cannot be parsed."""
+    raw = load_raw(session, message.blob_sha256)
+    try:
+        parsed = parse_message(raw)
+    except ParseError as exc:
+        return StepResult(S.QUARANTINED, {"last_error": str(exc)}, reason=f"niet te lezen: {exc}")
+    return StepResult(
+        S.PARSED,
+        {
+            "parsed": parsed_to_dict(parsed),
+            "subject": parsed.subject[:2000],
+            "sender": parsed.sender.address[:320] if parsed.sender else None,
+            "message_id": message.message_id or parsed.message_id,
+        },
+    )
+
+
+def parsed_of(message: Message) -> ParsedMessage:
+    """The parsed record stored on ``message``."""
+    if message.parsed is None:
+        raise KlachtwachtError(f"message {message.id} has no parsed record")
+    return parsed_from_dict(message.parsed)
+
+
+def advance(sessions: sessionmaker[Session], services: Services, message_pk: int) -> str:
+    """Run steps on ``message_pk`` until it rests; return the state it rests in.
+
+    Raises :class:`RetryableError` when a step must be tried again later.
+    """
+    while True:
+        with sessions() as session:
+            message = session.get(Message, message_pk)
+            if message is None:
+                raise KlachtwachtError(f"message {message_pk} does not exist")
+            state = message.state
+            step = services.steps.get(state)
+            if state in FINAL_STATES or step is None:
+                return state
+            try:
+                result = step(session, message, services)
+            except RetryableError as exc:
+                session.rollback()
+                _note_failure(sessions, message_pk, state, str(exc), services, retryable=True)
+                raise
+            except Exception as exc:  # a bug or bad data: never lose the message, park it
+                session.rollback()
+                log.exception("message %d: step %s failed", message_pk, state)
+                _note_failure(sessions, message_pk, state, f"{type(exc).__name__}: {exc}", services, retryable=False)
+                return S.FAILED
+            session.rollback()  # the step only reads; its result is written below
+        if not _commit(sessions, message_pk, state, result, services.actor):
+            log.info("message %d: moved on by another worker while in %s", message_pk, state)
+
+
+def _commit(sessions: sessionmaker[Session], message_pk: int, expected: str, result: StepResult, actor: str) -> bool:
+    """Store ``result`` if the message is still in ``expected``; False when someone else moved it."""
+    with sessions.begin() as session:
+        values = dict(result.values)
+        values.update(state=result.to_state, state_changed_at=utcnow(), attempts=0)
+        done = session.execute(
+            update(Message).where(Message.id == message_pk, Message.state == expected).values(**values)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            return False
+        record_transition(session, message_pk, expected, result.to_state, actor=actor, reason=result.reason)
+    return True
+
+
+def _note_failure(sessions: sessionmaker[Session], message_pk: int, state: str, error: str, services: Services, *, retryable: bool) -> None:
+    """Count the failed try; give up (``failed``) after :data:`MAX_ATTEMPTS` or at once for a non-retryable error."""
+    with sessions.begin() as session:
+        message = session.get(Message, message_pk)
+        if message is None or message.state != state:
+            return
+        message.attempts += 1
+        message.last_error = error[:2000]
+        if not retryable or message.attempts >= MAX_ATTEMPTS:
+            message.state = S.FAILED
+            message.state_changed_at = utcnow()
+            record_transition(session, message_pk, state, S.FAILED, actor=services.actor, reason=f"opgegeven in stap {state}: {error[:500]}")

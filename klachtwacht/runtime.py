@@ -1,0 +1,284 @@
+"""The running application: database, broker, actors and mailbox polling.
+
+Built once from a :class:`Config` at the entry point and passed down. The
+same code serves one laptop (SQLite, in-process ``memory://`` broker) and many
+hosts (PostgreSQL, Redis or RabbitMQ, a lease per mailbox).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.backoff import Backoff
+from ingest.imap import ImapConnection
+from ingest.poller import PollResult, poll_mailbox
+from ingest.tokens import MsalTokenProvider, StaticTokenProvider, TokenProvider
+from klachtwacht import lease
+from klachtwacht.config import Config, MailboxConfig
+from klachtwacht.db import make_engine, make_sessionmaker, upgrade
+from klachtwacht.db.models import FINAL_STATES, Message
+from klachtwacht.errors import ConfigError, KlachtwachtError, RetryableError
+from klachtwacht.intake import DatabaseSink
+from klachtwacht.pipeline import Services, advance
+
+__all__ = ["App", "make_broker", "token_provider", "run_ingest_once"]
+
+log = logging.getLogger(__name__)
+
+QUEUE = "klachtwacht"
+
+
+def make_broker(url: str) -> dramatiq.Broker:
+    """The broker for ``url``: memory:// (in process), redis:// or amqp://."""
+    if url.startswith("memory://"):
+        return StubBroker()
+    if url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(url=url)
+    if url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=url, confirm_delivery=True)
+    raise ConfigError("", "broker.url", f"unsupported broker URL {url!r}")
+
+
+def token_provider(mailbox: MailboxConfig) -> TokenProvider | None:
+    """The XOAUTH2 token provider of ``mailbox``, or None for password logins."""
+    imap = mailbox.imap
+    if imap.auth != "xoauth2":
+        return None
+    if imap.token is not None:
+        return StaticTokenProvider(imap.token.reveal())
+    assert imap.tenant_id and imap.client_id and imap.client_secret  # checked by the config loader
+    return MsalTokenProvider(imap.tenant_id, imap.client_id, imap.client_secret.reveal())
+
+
+@dataclass
+class App:
+    """Everything a process of klachtwacht needs, made once from the configuration."""
+
+    config: Config
+    services: Services
+    engine: Engine = field(init=False)
+    sessions: sessionmaker[Session] = field(init=False)
+    broker: dramatiq.Broker = field(init=False)
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
+    backoff: Backoff = Backoff()
+    min_retry_backoff_ms: int = 1000
+    _actors: dict[str, dramatiq.Actor[Any, Any]] = field(default_factory=dict, init=False)
+    _tokens: dict[str, TokenProvider | None] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = make_engine(self.config.database.url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.broker = make_broker(self.config.broker.url)
+        self._declare_actors()
+
+    # -- set-up -------------------------------------------------------------
+    def upgrade_schema(self) -> None:
+        """Create or migrate the schema (idempotent)."""
+        upgrade(self.engine)
+
+    def _declare_actors(self) -> None:
+        retry = dict(
+            max_retries=50,
+            min_backoff=self.min_retry_backoff_ms,
+            max_backoff=15 * 60 * 1000,
+            retry_when=lambda retries, exc: isinstance(exc, RetryableError) and retries < 50,
+        )
+
+        def advance_message(message_pk: int) -> None:
+            advance(self.sessions, self.services, message_pk)
+
+        def poll(mailbox: str) -> None:
+            self.poll(self.config.mailbox(mailbox))
+
+        def sweep() -> None:
+            self.sweep()
+
+        for fn, name in ((advance_message, "advance"), (poll, "poll"), (sweep, "sweep")):
+            self._actors[name] = dramatiq.actor(fn, actor_name=f"kw.{name}", queue_name=QUEUE, broker=self.broker, **retry)  # type: ignore[call-overload]
+
+    def enqueue(self, message_pks: list[int]) -> None:
+        """Ask a worker to advance each message."""
+        for pk in message_pks:
+            self._actors["advance"].send(pk)
+
+    def worker(self, threads: int = 4) -> dramatiq.Worker:
+        """A dramatiq worker for this broker (started by the caller)."""
+        return dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)
+
+    # -- work ---------------------------------------------------------------
+    def connection(self, mailbox: MailboxConfig) -> ImapConnection:
+        """A not-yet-connected IMAP connection for ``mailbox``."""
+        if mailbox.name not in self._tokens:
+            self._tokens[mailbox.name] = token_provider(mailbox)
+        return ImapConnection(mailbox.imap, tokens=self._tokens[mailbox.name], label=mailbox.name)
+
+    def poll(
+        self,
+        mailbox: MailboxConfig,
+        sleep: Callable[[float], None] = time.sleep,
+        seen: list[int] | None = None,
+    ) -> PollResult | None:
+        """One poll of ``mailbox`` under its lease; None when another process holds the lease.
+
+        New messages are enqueued; their ids are also added to ``seen`` when given.
+        """
+        lease_name = f"poll:{mailbox.name}"
+        if not lease.acquire(self.sessions, lease_name, self.holder, self.config.ingest.lease_seconds):
+            log.info("mailbox %s: another poller holds the lease", mailbox.name)
+            return None
+        try:
+            def on_new(pks: list[int]) -> None:
+                if seen is not None:
+                    seen.extend(pks)
+                self.enqueue(pks)
+
+            sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new)
+            return poll_mailbox(
+                mailbox.name,
+                self.connection(mailbox),
+                mailbox.folders,
+                sink,
+                batch_size=self.config.ingest.batch_size,
+                batch_bytes=self.config.ingest.batch_bytes,
+                backoff=self.backoff,
+                sleep=sleep,
+            )
+        finally:
+            lease.release(self.sessions, lease_name, self.holder)
+
+    def unfinished(self, older_than: float = 0.0) -> list[int]:
+        """Messages not in a final state whose state is older than ``older_than`` seconds."""
+        from klachtwacht.db.models import utcnow
+
+        cutoff = utcnow() - timedelta(seconds=older_than)
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Message.id).where(Message.state.not_in(FINAL_STATES), Message.state_changed_at <= cutoff).order_by(Message.id)
+                )
+            )
+
+    def sweep(self, older_than: float | None = None) -> int:
+        """Re-enqueue every message stuck outside a final state; return how many."""
+        stuck = self.unfinished(self.config.ingest.stuck_after if older_than is None else older_than)
+        if stuck:
+            log.warning("sweeper: re-enqueueing %d unfinished messages", len(stuck))
+            self.enqueue(stuck)
+        return len(stuck)
+
+    def wait_final(self, message_pks: list[int], timeout: float, poll_every: float = 0.05) -> list[int]:
+        """Wait until each message rests in a final state; return those that did not in time."""
+        deadline = time.monotonic() + timeout
+        pending = set(message_pks)
+        while pending:
+            with self.sessions() as session:
+                rows = session.execute(select(Message.id, Message.state).where(Message.id.in_(list(pending)[:5000])))
+                for pk, state in rows:
+                    if state in FINAL_STATES:
+                        pending.discard(pk)
+            if not pending or time.monotonic() >= deadline:
+                break
+            time.sleep(poll_every)
+        return sorted(pending)
+
+    def state_counts(self) -> dict[str, int]:
+        with self.sessions() as session:
+            return {state: n for state, n in session.execute(select(Message.state, func.count()).group_by(Message.state))}
+
+    def close(self) -> None:
+        try:
+            self.broker.close()
+        except Exception:  # closing a broker that never connected
+            pass
+        self.engine.dispose()
+
+
+def run_ingest_once(app: App, threads: int = 2) -> dict[str, Any]:
+    """One pass over every mailbox; returns when each fetched message rests (or the wait ran out)."""
+    worker = app.worker(threads)
+    worker.start()
+    try:
+        recovered = app.unfinished()
+        if recovered:
+            app.enqueue(recovered)
+        mailboxes = []
+        new_ids: list[int] = list(recovered)
+        for mailbox in app.config.mailboxes:
+            entry: dict[str, Any] = {"name": mailbox.name}
+            try:
+                result = app.poll(mailbox, seen=new_ids)
+            except KlachtwachtError as exc:
+                log.error("mailbox %s: %s", mailbox.name, exc)
+                entry.update(fetched=0, new=0, errors=[str(exc)], reconnects=0)
+                mailboxes.append(entry)
+                continue
+            if result is None:
+                entry.update(fetched=0, new=0, errors=["another poller holds the lease"], reconnects=0)
+            else:
+                entry.update(fetched=result.fetched, new=result.new, errors=result.errors, reconnects=result.reconnects)
+            mailboxes.append(entry)
+        new_ids = sorted(set(new_ids))
+        not_final = app.wait_final(new_ids, app.config.ingest.wait_timeout)
+    finally:
+        worker.stop()
+    return {
+        "mailboxes": mailboxes,
+        "new_messages": len(new_ids),
+        "not_final": len(not_final),
+        "states": app.state_counts(),
+    }
+
+
+
+def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: threading.Event | None = None) -> int:
+    """Run the chosen parts (``watch``, ``worker``, ``schedule``) until SIGTERM/SIGINT or ``stop``."""
+    import signal
+
+    from klachtwacht.watcher import watch_mailbox
+
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    worker = None
+    if "worker" in parts:
+        worker = app.worker(threads)
+        worker.start()
+    elif app.config.broker.url.startswith("memory://"):
+        log.warning("the memory:// broker only works inside one process: run 'klachtwacht run' or configure Redis/RabbitMQ")
+    watchers = []
+    if "watch" in parts:
+        for mailbox in app.config.mailboxes:
+            t = threading.Thread(target=watch_mailbox, args=(app, mailbox, stop), name=f"watch-{mailbox.name}", daemon=True)
+            t.start()
+            watchers.append(t)
+    log.info("klachtwacht running: %s", ", ".join(parts))
+    try:
+        while not stop.is_set():
+            if "schedule" in parts:
+                app.sweep()
+            stop.wait(60.0)
+    finally:
+        stop.set()
+        for t in watchers:
+            t.join(timeout=10)
+        if worker is not None:
+            worker.stop()
+    return 0

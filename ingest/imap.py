@@ -20,6 +20,7 @@ from typing import Any
 from imapclient import IMAPClient, SocketTimeout
 from imapclient import exceptions as imap_errors
 
+from ingest.cursor import sequence_set
 from ingest.tokens import TokenProvider
 from klachtwacht.config import ImapConfig
 from klachtwacht.errors import (
@@ -204,15 +205,16 @@ class ImapConnection:
         uid_list = list(uids)
         if not uid_list:
             return {}
-        data = self._call("fetch sizes", lambda: self.client.fetch(uid_list, ["RFC822.SIZE"]))
-        return {int(uid): int(item.get(b"RFC822.SIZE", 0)) for uid, item in data.items()}
+        wanted = set(uid_list)
+        data = self._call("fetch sizes", lambda: self.client.fetch(sequence_set(uid_list), ["RFC822.SIZE"]))
+        return {int(uid): int(item.get(b"RFC822.SIZE", 0)) for uid, item in data.items() if int(uid) in wanted}
 
     def fetch(self, uids: Iterable[int]) -> list[FetchedMessage]:
         """Fetch bodies with BODY.PEEK[] (never sets \\Seen) and INTERNALDATE."""
         uid_list = list(uids)
         if not uid_list:
             return []
-        data = self._call("fetch", lambda: self.client.fetch(uid_list, FETCH_ITEMS))
+        data = self._call("fetch", lambda: self.client.fetch(sequence_set(uid_list), FETCH_ITEMS))
         wanted = set(uid_list)
         out = []
         for uid, item in sorted(data.items()):

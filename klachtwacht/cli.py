@@ -10,7 +10,8 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from klachtwacht.config import Config, default_config_path, load_config
@@ -37,21 +38,29 @@ def _app(args: argparse.Namespace) -> Any:
     return app
 
 
+@contextmanager
+def database(args: argparse.Namespace) -> Iterator[Any]:
+    """A session factory on the configured database, schema brought up to date."""
+    from klachtwacht.db import make_engine, make_sessionmaker, upgrade
+
+    config = _config(args)
+    engine = make_engine(config.database.url)
+    try:
+        upgrade(engine)
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
 def _print_json_lines(rows: Sequence[dict[str, Any]]) -> None:
     for row in rows:
         sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from klachtwacht.db import make_engine, upgrade
-
-    config = _config(args)
-    engine = make_engine(config.database.url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    print(f"database {engine.url.render_as_string(hide_password=True)} is up to date")
+    with database(args) as sessions:
+        url = sessions.kw["bind"].url.render_as_string(hide_password=True)
+    print(f"database {url} is up to date")
     return 0
 
 
@@ -88,11 +97,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def cmd_messages_list(args: argparse.Namespace) -> int:
     from klachtwacht.queries import list_messages
 
-    app = _app(args)
-    try:
-        rows = list_messages(app.sessions, state=args.state)
-    finally:
-        app.close()
+    with database(args) as sessions:
+        rows = list_messages(sessions, state=args.state)
     if args.json:
         _print_json_lines(rows)
     else:

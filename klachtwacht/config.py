@@ -32,6 +32,9 @@ __all__ = [
     "parse_config",
     "default_config_path",
     "ROLES",
+    "OrganisationConfig",
+    "RouteConfig",
+    "RulesConfig",
 ]
 
 ROLES = ("wethouder", "burgemeester", "raad", "secretariaat")
@@ -117,9 +120,45 @@ class MailboxConfig:
     imap: ImapConfig
     folders: tuple[str, ...] = ("INBOX",)
     organisation: str = "default"
+    #: Who hears that a message in this mailbox was handled (the secretary); default: the mailbox itself.
+    secretary: str | None = None
     #: Seconds between safety-net polls; IDLE wakes the watcher earlier.
     poll_interval: float = 300.0
     idle: bool = True
+
+
+@dataclass(frozen=True)
+class OrganisationConfig:
+    """One organisation with its own register numbers, teams and templates."""
+
+    name: str
+    display_name: str
+    register_prefix: str = "KL"
+    complaints_team: str = "het klachtenteam"
+    complaints_address: str | None = None
+    bezwaar_address: str | None = None
+    woo_address: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    templates: str | None = None  # folder with templates that override the defaults
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    """Complaints about these topics go to ``organisation`` (a shared-service organisation)."""
+
+    name: str
+    organisation: str
+    topics: tuple[str, ...]
+    from_organisations: tuple[str, ...] = ()  # empty: from every organisation
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    register_threshold: float | None = None  # None: the model's operating point
+    review_threshold: float | None = None
+    routes: tuple[RouteConfig, ...] = ()
+    notices_per_sender_per_day: int = 3
 
 
 @dataclass(frozen=True)
@@ -148,6 +187,17 @@ class Config:
     classifier: ClassifierConfig = ClassifierConfig()
     ingest: IngestConfig = IngestConfig()
     mailboxes: tuple[MailboxConfig, ...] = ()
+    organisations: tuple[OrganisationConfig, ...] = ()
+    rules: RulesConfig = RulesConfig()
+
+    def organisation(self, name: str) -> OrganisationConfig:
+        """The organisation called ``name``; a default one when none is configured."""
+        for org in self.organisations:
+            if org.name == name:
+                return org
+        if name == "default" and not self.organisations:
+            return OrganisationConfig(name="default", display_name="de gemeente")
+        raise KeyError(name)
 
     def mailbox(self, name: str) -> MailboxConfig:
         """Return the mailbox called ``name`` or raise KeyError."""
@@ -182,6 +232,13 @@ def parse_config(data: Mapping[str, Any], path: str, env: Mapping[str, str] | No
     """Validate an already-parsed TOML document into a :class:`Config`."""
     reader = _Reader(path, os.environ if env is None else env)
     return reader.config(data)
+
+
+def _array(reader: _Reader, table: Mapping[str, Any], name: str, key: str | None = None) -> list[Any]:
+    value = table.get(name, [])
+    if not isinstance(value, list):
+        raise reader.fail(key or name, f"must be an array of tables ([[{key or name}]])")
+    return value
 
 
 class _Reader:
@@ -257,7 +314,7 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
-            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "notices", "review", "reconcile")
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations")
         )
         mailboxes_data = top.get("mailboxes", [])
         if not isinstance(mailboxes_data, list):
@@ -267,8 +324,20 @@ class _Reader:
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise self.fail(f"mailboxes[{i}].name", f"mailbox name {name!r} is used twice")
+        organisations = tuple(self.organisation(item, f"organisations[{i}]") for i, item in enumerate(_array(self, top, "organisations")))
+        org_names = [o.name for o in organisations]
+        for i, org in enumerate(org_names):
+            if org in org_names[:i]:
+                raise self.fail(f"organisations[{i}].name", f"organisation {org!r} is defined twice")
+        known = set(org_names) or {"default"}
+        for i, mailbox in enumerate(mailboxes):
+            if mailbox.organisation not in known:
+                raise self.fail(f"mailboxes[{i}].organisation", f"no organisation {mailbox.organisation!r} (known: {', '.join(sorted(known))})")
+        rules = self.rules(top.get("rules"), known)
         return Config(
             path=self.path,
+            organisations=organisations,
+            rules=rules,
             database=self.database(top.get("database")),
             broker=self.broker(top.get("broker")),
             smtp=self.smtp(top.get("smtp")),
@@ -277,6 +346,62 @@ class _Reader:
             ingest=self.ingest(top.get("ingest")),
             mailboxes=mailboxes,
         )
+
+    def organisation(self, data: Any, key: str) -> OrganisationConfig:
+        table = self.table(
+            data,
+            key,
+            ("name", "display_name", "register_prefix", "complaints_team", "complaints_address", "bezwaar_address", "woo_address", "phone", "website", "templates"),
+        )
+        prefix = self.get(table, f"{key}.register_prefix", "register_prefix", str, "KL")
+        if not prefix.isalnum() or len(prefix) > 10:
+            raise self.fail(f"{key}.register_prefix", "use up to 10 letters or digits")
+        addresses = {}
+        for name in ("complaints_address", "bezwaar_address", "woo_address"):
+            value = self.get(table, f"{key}.{name}", name, str, None)
+            addresses[name] = None if value is None else self.address(value, f"{key}.{name}")
+        templates = self.get(table, f"{key}.templates", "templates", str, None)
+        if templates is not None and not Path(templates).is_dir():
+            raise self.fail(f"{key}.templates", f"folder {templates} does not exist")
+        return OrganisationConfig(
+            name=self.get(table, f"{key}.name", "name", str),
+            display_name=self.get(table, f"{key}.display_name", "display_name", str),
+            register_prefix=prefix,
+            complaints_team=self.get(table, f"{key}.complaints_team", "complaints_team", str, "het klachtenteam"),
+            phone=self.get(table, f"{key}.phone", "phone", str, None),
+            website=self.get(table, f"{key}.website", "website", str, None),
+            templates=templates,
+            **addresses,
+        )
+
+    def rules(self, data: Any, organisations: set[str]) -> RulesConfig:
+        table = self.table(data, "rules", ("register_threshold", "review_threshold", "routes", "notices_per_sender_per_day"))
+        register = self.get(table, "rules.register_threshold", "register_threshold", float, None)
+        review = self.get(table, "rules.review_threshold", "review_threshold", float, None)
+        for name, value in (("register_threshold", register), ("review_threshold", review)):
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise self.fail(f"rules.{name}", "must be between 0 and 1")
+        if register is not None and review is not None and review > register:
+            raise self.fail("rules.review_threshold", f"must not be above rules.register_threshold ({register})")
+        routes = []
+        for i, item in enumerate(_array(self, table, "routes", "rules.routes")):
+            key = f"rules.routes[{i}]"
+            route = self.table(item, key, ("name", "organisation", "topics", "from_organisations"))
+            name = self.get(route, f"{key}.name", "name", str)
+            key = f"rules.routes[{i}] ({name})"
+            target = self.get(route, f"{key}.organisation", "organisation", str)
+            if target not in organisations:
+                raise self.fail(f"{key}.organisation", f"no organisation {target!r}")
+            topics = self.get(route, f"{key}.topics", "topics", list)
+            if not topics or not all(isinstance(t, str) and t for t in topics):
+                raise self.fail(f"{key}.topics", "must be a non-empty list of topic words")
+            sources = self.get(route, f"{key}.from_organisations", "from_organisations", list, [])
+            for source in sources:
+                if source not in organisations:
+                    raise self.fail(f"{key}.from_organisations", f"no organisation {source!r}")
+            routes.append(RouteConfig(name=name, organisation=target, topics=tuple(t.lower() for t in topics), from_organisations=tuple(sources)))
+        per_day = self.positive(table, "rules.notices_per_sender_per_day", "notices_per_sender_per_day", int, 3)
+        return RulesConfig(register_threshold=register, review_threshold=review, routes=tuple(routes), notices_per_sender_per_day=per_day)
 
     def database(self, data: Any) -> DatabaseConfig:
         table = self.table(data, "database", ("url",))
@@ -339,7 +464,7 @@ class _Reader:
 
     def mailbox(self, data: Any, key: str) -> MailboxConfig:
         table = self.table(
-            data, key, ("name", "role", "address", "folders", "organisation", "poll_interval", "idle", "imap")
+            data, key, ("name", "role", "address", "folders", "organisation", "secretary", "poll_interval", "idle", "imap")
         )
         name = self.get(table, f"{key}.name", "name", str)
         if not name or not all(c.isalnum() or c in "-_." for c in name):
@@ -355,6 +480,7 @@ class _Reader:
             address=self.address(self.get(table, f"{key}.address", "address", str), f"{key}.address"),
             folders=tuple(folders),
             organisation=self.get(table, f"{key}.organisation", "organisation", str, "default"),
+            secretary=self.address(self.get(table, f"{key}.secretary", "secretary", str), f"{key}.secretary") if "secretary" in table else None,
             poll_interval=self.positive(table, f"{key}.poll_interval", "poll_interval", float, 300.0),
             idle=self.get(table, f"{key}.idle", "idle", bool, True),
             imap=self.imap(table["imap"], f"{key}.imap"),

@@ -19,6 +19,8 @@ __all__ = [
     "ClassifierError",
     "RegisterUnavailable",
     "NoticeUnavailable",
+    "NoticeRejected",
+    "TemplateError",
     "DatabaseUnavailable",
 ]
 
@@ -82,6 +84,14 @@ class RegisterUnavailable(RetryableError):
 
 class NoticeUnavailable(RetryableError):
     """Raised when the SMTP server cannot take a notice for a passing reason."""
+
+
+class NoticeRejected(KlachtwachtError):
+    """Raised when the SMTP server refuses a notice for good (a 5xx answer)."""
+
+
+class TemplateError(ConfigError):
+    """Raised at load time when a notice template is missing or broken."""
 
 
 class DatabaseUnavailable(RetryableError):

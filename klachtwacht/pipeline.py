@@ -59,6 +59,7 @@ class Services:
 
     steps: dict[str, Step]
     actor: str = "worker"
+    deps: Any = None  # what the steps need (classifier, register, mailer, ...), see klachtwacht.steps
 
 
 def parse_step(session: Session, message: Message, services: Services) -> StepResult:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from klachtwacht.db.models import Message
 
-__all__ = ["list_messages", "message_row"]
+__all__ = ["list_messages", "message_row", "list_register"]
 
 
 def message_row(message: Message) -> dict[str, Any]:
@@ -41,3 +41,37 @@ def list_messages(sessions: sessionmaker[Session], *, state: str | None = None) 
         if state:
             query = query.where(Message.state == state)
         return [message_row(m) for m in session.scalars(query)]
+
+
+def list_register(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
+    """Every register entry with its message and whether the sender's notice went out."""
+    from klachtwacht.db.models import Effect, RegisterEntry
+
+    with sessions() as session:
+        entries = session.scalars(select(RegisterEntry).order_by(RegisterEntry.id)).all()
+        rows = []
+        for entry in entries:
+            message = session.get(Message, entry.message_pk, options=[selectinload(Message.sightings)])
+            assert message is not None
+            notice = session.scalar(
+                select(Effect.status).where(Effect.message_pk == entry.message_pk, Effect.effect == "notice_sender")
+            )
+            row = message_row(message)
+            rows.append(
+                {
+                    "number": entry.number,
+                    "message_id": message.message_id,
+                    "mailboxes": row["mailboxes"],
+                    "received_at": entry.received_at.isoformat(),
+                    "due": entry.due.isoformat(),
+                    "refusal_due": entry.refusal_due.isoformat(),
+                    "organisation": entry.organisation,
+                    "status": entry.status,
+                    "backend": entry.backend,
+                    "external_ref": entry.external_ref,
+                    "route": entry.route,
+                    "notice_sent": notice == "done",
+                    "notice": notice,
+                }
+            )
+        return rows

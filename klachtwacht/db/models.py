@@ -8,12 +8,13 @@ their SHA-256. Idempotency is a table: unique keys on each sighting
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -35,6 +36,8 @@ __all__ = [
     "Transition",
     "FolderCursor",
     "Lease",
+    "RegisterEntry",
+    "Effect",
     "MessageState",
     "FINAL_STATES",
     "utcnow",
@@ -111,7 +114,9 @@ class Message(Base):
     scores: Mapped[dict[str, Any] | None]
     reasons: Mapped[list[Any] | None]
     model: Mapped[str | None] = mapped_column(String(100))
+    classification: Mapped[dict[str, Any] | None]
     decision: Mapped[str | None] = mapped_column(String(40))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
 
@@ -177,3 +182,50 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(300), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[tz_datetime]
+
+
+class RegisterEntry(Base):
+    """One complaint in the central register; at most one per message."""
+
+    __tablename__ = "register_entries"
+
+    id: Mapped[intpk]
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    received_at: Mapped[tz_datetime]
+    due: Mapped[date] = mapped_column(Date)
+    refusal_due: Mapped[date] = mapped_column(Date)
+    extended_due: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    backend: Mapped[str] = mapped_column(String(20))
+    external_ref: Mapped[str | None] = mapped_column(String(500))
+    route: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("organisation", "year", "sequence", name="uq_register_sequence"),)
+
+
+class Effect(Base):
+    """The ledger of external effects: one row per (message, effect, recipient).
+
+    Written as ``started`` before the call and ``done`` after it; a retry that
+    finds ``started`` checks the outside world before acting again.
+    """
+
+    __tablename__ = "effects"
+
+    id: Mapped[intpk]
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    effect: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20))  # started | done | skipped | rejected
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(String(500))
+    started_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("message_pk", "effect", "recipient", name="uq_effect_once"),)

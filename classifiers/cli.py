@@ -1,0 +1,122 @@
+"""``klachtwacht train``, ``evaluate`` and ``classify``: no database needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "classify_eml"]
+
+
+def register(sub: Any) -> None:
+    """Add the classifier's sub-commands to the ``klachtwacht`` parser."""
+    train = sub.add_parser("train", help="build the classifier from the corpus (seeded, reproducible)")
+    train.add_argument("--output", type=Path, default=None, help="model folder (default: the shipped model)")
+    train.add_argument("--architecture", default="lemma-bow", help="lemma-bow (default) or ensemble")
+    train.add_argument("--seed", type=int, default=7)
+    train.add_argument("--epochs", type=int, default=20)
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="precision, recall, F1 and confusion matrix of the model and the baseline")
+    evaluate.add_argument("--model", type=Path, default=None)
+    evaluate.add_argument("--split", default="test", choices=("dev", "test"))
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--datasheet", action="store_true", help="also print the corpus datasheet")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    classify = sub.add_parser("classify", help="classify .eml files (or - for stdin) without a database")
+    classify.add_argument("paths", nargs="+", help=".eml files, folders of them, or - for standard input")
+    classify.add_argument("--json", action="store_true")
+    classify.add_argument("--model", type=Path, default=None)
+    classify.set_defaults(handler=cmd_classify)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from classifiers.classifier import DEFAULT_MODEL_DIR
+    from classifiers.train import train_model
+
+    _, summary = train_model(args.output or DEFAULT_MODEL_DIR, architecture=args.architecture, seed=args.seed, epochs=args.epochs)
+    print(summary)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from classifiers.classifier import Classifier
+    from classifiers.corpus import datasheet, load_corpus
+    from classifiers.evaluate import evaluate
+    from classifiers.metrics import format_report
+
+    model = Classifier.load(args.model)
+    reports = evaluate(model, args.split)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        print(f"operating thresholds (chosen on dev): register at p(klacht) >= {model.meta.register_threshold:.3f}, "
+              f"review from {model.meta.review_threshold:.3f}; label klacht from {model.meta.klacht_label_threshold:.2f}")
+        for rep in reports:
+            print()
+            print(format_report(rep))
+        if args.datasheet:
+            print()
+            print(datasheet(load_corpus()))
+    return 0
+
+
+def _eml_paths(paths: list[str]) -> Iterator[str]:
+    for name in paths:
+        if name == "-":
+            yield "-"
+            continue
+        path = Path(name)
+        if path.is_dir():
+            yield from (str(p) for p in sorted(path.rglob("*.eml")))
+        else:
+            yield str(path)
+
+
+def classify_eml(model: Any, raw: bytes) -> dict[str, Any]:
+    """Parse ``raw`` and classify it; a message that cannot be parsed gets a review judgment, not an exception."""
+    from ingest.parse import parse_message
+    from klachtwacht.errors import ParseError
+
+    try:
+        parsed = parse_message(raw)
+    except ParseError as exc:
+        return {
+            "label": "overig",
+            "confidence": 0.0,
+            "scores": {"klacht": 0.0, "beleidsvraag": 0.0, "overig": 1.0},
+            "reasons": [f"het bericht is niet te lezen en gaat ter beoordeling: {exc}"],
+            "model": model.meta.model_id,
+            "subtype": None,
+            "language": "und",
+            "needs_review": True,
+        }
+    result = model.classify(parsed.subject, parsed.text, auto_signals=parsed.auto_signals, attachments=len(parsed.attachments))
+    return result.to_dict()
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from classifiers.classifier import Classifier
+
+    model = Classifier.load(args.model)
+    status = 0
+    for path in _eml_paths(args.paths):
+        try:
+            raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        except OSError as exc:
+            print(f"klachtwacht classify: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            status = 2
+            continue
+        row = {"path": path, **classify_eml(model, raw)}
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(f"{path}: {row['label']} ({row['confidence']:.0%})" + (" -> ter beoordeling" if row["needs_review"] else ""))
+            for reason in row["reasons"]:
+                print(f"    - {reason}")
+    return status

@@ -1,0 +1,155 @@
+"""Text preparation: the part of a mail that says what the sender wants.
+
+Keeps the newest part of a reply chain and drops quoted history
+("Op ... schreef ...:", "> " lines, Outlook "Van:/Verzonden:/Aan:/Onderwerp:"
+blocks), signatures, disclaimers and "Verzonden vanaf mijn iPhone". When a
+message is a forward with little or no text of its own, the forwarded
+content is what gets classified. Pure functions over strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Prepared", "prepare", "MAX_CHARS", "OWN_TEXT_FORWARD_LIMIT"]
+
+#: Text beyond this many characters does not change a judgment; it is cut.
+MAX_CHARS = 20_000
+#: A forward whose own text is shorter than this is judged by the forwarded content.
+OWN_TEXT_FORWARD_LIMIT = 200
+
+_FORWARD_MARKERS = re.compile(
+    r"^\s*(?:-{2,}\s*(?:doorgestuurd bericht|forwarded message|oorspronkelijk bericht|original message|message transféré|weitergeleitete nachricht|ursprüngliche nachricht)\s*-{2,}"
+    r"|begin (?:doorgestuurd|forwarded) (?:bericht|message)\s*:?)\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_OUTLOOK_BLOCK = re.compile(
+    r"^\s*\*?(?:van|from|de|von)\s*:\*?\s.+\n(?:.*\n){0,3}?\s*\*?(?:verzonden|sent|datum|date|envoyé|gesendet)\s*:\*?\s.*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_REPLY_HEADER = re.compile(
+    r"^\s*(?:op|on|am|le)\s.{4,200}?(?:schreef|wrote|schrieb|a écrit)\s*(?:.{0,120})?:\s*$",
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:fw|fwd|doorst|tr|wg|dr)\s*:", re.IGNORECASE)
+_REPLY_SUBJECT = re.compile(r"^\s*(?:re|antw|aw|sv)\s*:\s*", re.IGNORECASE)
+_SENT_FROM = re.compile(
+    r"^\s*(?:verzonden|gestuurd|sent|envoyé|gesendet)\s+(?:vanaf|van|met|from|via|de|von)\s+(?:mijn|my|mon|meinem)?\s*.{0,40}$",
+    re.IGNORECASE,
+)
+_DISCLAIMER = re.compile(
+    r"(?:dit (?:e-?mail)?bericht is (?:uitsluitend|alleen) bestemd|aan (?:de inhoud van )?dit bericht kunnen geen rechten|"
+    r"de informatie (?:verzonden )?(?:in|met) dit (?:e-?mail)?bericht|this e-?mail and any attachments|"
+    r"is intended (?:solely|only) for the (?:use of the )?addressee|disclaimer:|denk aan het milieu voordat u)",
+    re.IGNORECASE,
+)
+_SIGNOFF = re.compile(
+    r"^\s*(?:met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|hoogachtend|mvg|m\.v\.g\.|groet(?:en|jes)?|kind regards|best regards|regards|sincerely|yours sincerely|vr\.?\s*gr\.?)\s*[,.!]?\s*$",
+    re.IGNORECASE,
+)
+_HEADER_LINE = re.compile(r"^\s*\*?(?:van|from|aan|to|cc|bcc|onderwerp|subject|verzonden|sent|datum|date|betreft)\s*:\*?.*$", re.IGNORECASE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The text to classify and what was done to get it."""
+
+    text: str
+    forwarded: bool = False  # the forwarded content was taken
+    dropped_quote: bool = False  # quoted history was removed
+    dropped_signature: bool = False
+    truncated: bool = False
+
+
+def prepare(body: str, subject: str = "") -> Prepared:
+    """Prepare ``body`` (and the subject line) for the classifier."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = text[: MAX_CHARS * 5]
+    forwarded = False
+    dropped_quote = False
+
+    forward = _forward_split(text, subject)
+    if forward is not None:
+        own, inner = forward
+        own_clean, _ = _strip_tail(own)
+        if len(own_clean.strip()) < OWN_TEXT_FORWARD_LIMIT:
+            text = _strip_forward_headers(inner)
+            forwarded = True
+            text = own_clean.strip() + "\n\n" + text if own_clean.strip() else text
+
+    if not forwarded:
+        newest, cut = _newest_part(text)
+        if cut:
+            text, dropped_quote = newest, True
+
+    kept = [line for line in text.split("\n") if not line.lstrip().startswith(">")]
+    if len(kept) != len(text.split("\n")):
+        dropped_quote = True
+    text = "\n".join(kept)
+    text, dropped_signature = _strip_tail(text)
+    text = _BLANK_RUNS.sub("\n\n", text).strip()
+
+    clean_subject = _REPLY_SUBJECT.sub("", _FORWARD_SUBJECT.sub("", subject or "")).strip()
+    if clean_subject and clean_subject.lower() not in text[:300].lower():
+        text = f"{clean_subject}.\n{text}" if text else clean_subject
+    truncated = len(text) > MAX_CHARS
+    return Prepared(text=text[:MAX_CHARS], forwarded=forwarded, dropped_quote=dropped_quote, dropped_signature=dropped_signature, truncated=truncated)
+
+
+def _forward_split(text: str, subject: str) -> tuple[str, str] | None:
+    """``(own text, forwarded text)`` when ``text`` holds a forward, else None."""
+    marker = _FORWARD_MARKERS.search(text)
+    if marker is not None:
+        return text[: marker.start()], text[marker.end():]
+    if _FORWARD_SUBJECT.match(subject or ""):
+        block = _OUTLOOK_BLOCK.search(text)
+        if block is not None:
+            return text[: block.start()], text[block.start():]
+    return None
+
+
+def _strip_forward_headers(inner: str) -> str:
+    """Drop the From/Sent/To/Subject lines at the top of forwarded content."""
+    lines = inner.lstrip("\n").split("\n")
+    i = 0
+    while i < len(lines) and (not lines[i].strip() or _HEADER_LINE.match(lines[i])):
+        i += 1
+    rest = "\n".join(lines[i:])
+    # the forwarded mail may itself end in quoted history
+    newest, _ = _newest_part(rest)
+    return newest
+
+
+def _newest_part(text: str) -> tuple[str, bool]:
+    """The text above the first quoted-history marker, and whether anything was cut."""
+    cuts = [m.start() for m in (_REPLY_HEADER.search(text), _OUTLOOK_BLOCK.search(text), _FORWARD_MARKERS.search(text)) if m is not None]
+    cuts = [c for c in cuts if text[:c].strip()]
+    if not cuts:
+        return text, False
+    return text[: min(cuts)], True
+
+
+def _strip_tail(text: str) -> tuple[str, bool]:
+    """Remove "Sent from", disclaimers, the "-- " signature and the sign-off block."""
+    lines = text.split("\n")
+    dropped = False
+    out: list[str] = []
+    for line in lines:
+        if line.rstrip() == "--" or line == "-- ":
+            dropped = True
+            break
+        if _SENT_FROM.match(line) or _DISCLAIMER.search(line):
+            dropped = True
+            continue
+        out.append(line)
+    # a sign-off ("Met vriendelijke groet") in the last lines ends the message
+    body_chars = 0
+    for index, line in enumerate(out):
+        if _SIGNOFF.match(line) and body_chars > 0 and len(out) - index <= 12:
+            out = out[:index]
+            dropped = True
+            break
+        body_chars += len(line.strip())
+    return "\n".join(out), dropped

@@ -1,0 +1,111 @@
+"""Sending mail over SMTP: notices and forwards, loop-safe and idempotent where it can be.
+
+Every message we send carries ``Auto-Submitted: auto-replied`` (RFC 3834),
+``X-Auto-Response-Suppress: All``, our own loop header, ``In-Reply-To`` and
+``References`` to the original, and a deterministic ``Message-ID``, so that a
+resend after a lost 250 reply is recognisable as the same mail.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, formataddr
+
+from klachtwacht.config import SmtpConfig
+from klachtwacht.db.models import utcnow
+from klachtwacht.errors import NoticeRejected, NoticeUnavailable
+
+__all__ = ["OutgoingMail", "Mailer", "LOOP_HEADER"]
+
+LOOP_HEADER = "X-Klachtwacht-Loop"
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    to: str
+    subject: str
+    text: str
+    message_id: str  # with angle brackets
+    html: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    attachments: tuple[tuple[str, str, str, bytes], ...] = ()  # (filename, maintype, subtype, data)
+    sender_name: str | None = None
+
+
+def _attach_original(message: EmailMessage, filename: str, raw: bytes) -> None:
+    """Attach an original message as message/rfc822, or as a plain .eml file when it cannot be re-serialised."""
+    try:
+        original = BytesParser(policy=policy.default).parsebytes(raw)
+        original.as_bytes()  # fails early on mail that cannot be written back
+        message.add_attachment(original, filename=filename)
+    except Exception:  # malformed mail: keep its exact bytes instead
+        message.add_attachment(raw, maintype="application", subtype="octet-stream", filename=filename)
+
+
+class Mailer:
+    """Builds and sends :class:`OutgoingMail` through the configured SMTP server."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+
+    def build(self, mail: OutgoingMail) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = formataddr((mail.sender_name, self.config.sender)) if mail.sender_name else self.config.sender
+        message["To"] = mail.to
+        message["Subject"] = mail.subject
+        message["Date"] = format_datetime(utcnow())
+        message["Message-ID"] = mail.message_id
+        message["Auto-Submitted"] = "auto-replied"
+        message["X-Auto-Response-Suppress"] = "All"
+        message[LOOP_HEADER] = self.config.sender
+        if mail.in_reply_to:
+            message["In-Reply-To"] = mail.in_reply_to
+        if mail.references:
+            message["References"] = " ".join(mail.references)
+        message.set_content(mail.text)
+        if mail.html:
+            message.add_alternative(mail.html, subtype="html")
+        for filename, maintype, subtype, data in mail.attachments:
+            if maintype == "message" and subtype == "rfc822":
+                _attach_original(message, filename, data)
+            else:
+                message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+        return message
+
+    def send(self, mail: OutgoingMail) -> None:
+        """Send ``mail``; NoticeUnavailable for passing failures, NoticeRejected for a 5xx refusal."""
+        cfg = self.config
+        message = self.build(mail)
+        try:
+            if cfg.security == "tls":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            with client:
+                client.ehlo()
+                if cfg.security == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                    client.ehlo()
+                if cfg.username:
+                    client.login(cfg.username, cfg.password.reveal() if cfg.password else "")
+                client.send_message(message, from_addr=cfg.sender, to_addrs=[mail.to])
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if all(400 <= code < 500 for code in codes):
+                raise NoticeUnavailable(f"SMTP server deferred the recipient (codes {codes})") from exc
+            raise NoticeRejected(f"SMTP server refused the recipient (codes {codes})") from exc
+        except smtplib.SMTPResponseException as exc:
+            if 400 <= exc.smtp_code < 500:
+                raise NoticeUnavailable(f"SMTP server answered {exc.smtp_code}: try again later") from exc
+            if exc.smtp_code in (530, 535, 534):
+                raise NoticeUnavailable(f"SMTP authentication failed ({exc.smtp_code}): check smtp.username/password") from exc
+            raise NoticeRejected(f"SMTP server refused the mail ({exc.smtp_code})") from exc
+        except (smtplib.SMTPException, OSError, socket.timeout, ssl.SSLError) as exc:
+            raise NoticeUnavailable(f"SMTP server {cfg.host}:{cfg.port} unreachable: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,321 @@
+"""The steps of a message's life, wired to the classifier, the rules, the register and the mailer.
+
+    fetched --parse--> parsed --classify--> classified --decide--> decided | review | done
+    decided --act--> registered (a complaint) | notified (policy question, bezwaar, Woo)
+    registered --notify--> notified --finish--> done
+
+``decide`` is pure (``rules``); ``act`` and ``notify`` carry out effects, each
+through the effect ledger so it happens once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifiers.classifier import Classifier
+from classifiers.records import Classification
+from ingest.records import ParsedMessage
+from klachtwacht.config import Config, MailboxConfig, OrganisationConfig
+from klachtwacht.db.models import Message, MessageState, RegisterEntry
+from klachtwacht.effects import DONE, recent_count, run_effect, skip_effect
+from klachtwacht.intake import load_raw
+from klachtwacht.notices.mailer import Mailer, OutgoingMail
+from klachtwacht.notices.render import NoticeRenderer
+from klachtwacht.pipeline import Services, StepResult, parse_step, parsed_of
+from klachtwacht.register import RegisterBackend, RegisterRequest, entry_for, make_backend
+from rules import Action, Route, Thresholds, complaint_terms, decide, route
+from rules.deadlines import local_date
+
+__all__ = ["Dependencies", "build_services", "ROBOT_LOCALPARTS"]
+
+log = logging.getLogger(__name__)
+S = MessageState
+
+ROBOT_LOCALPARTS = ("noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce", "bounces")
+DECIDED_BY = {"model": "het model", "rule": "een regel", "reviewer": "een medewerker"}
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What the steps use, built once from the configuration."""
+
+    config: Config
+    classifier: Classifier
+    thresholds: Thresholds
+    routes: tuple[Route, ...]
+    register: RegisterBackend
+    mailer: Mailer
+    renderer: NoticeRenderer
+
+    @property
+    def domain(self) -> str:
+        return self.config.smtp.sender.split("@", 1)[1]
+
+
+def build_services(config: Config, classifier: Classifier | None = None) -> Services:
+    """Load the model and templates and check the register options: every error surfaces here, at start-up."""
+    model = classifier or Classifier.load(config.classifier.model)
+    mailer = Mailer(config.smtp)
+    organisations = config.organisations or (config.organisation("default"),)
+    deps = Dependencies(
+        config=config,
+        classifier=model,
+        thresholds=Thresholds(
+            register=config.rules.register_threshold if config.rules.register_threshold is not None else model.meta.register_threshold,
+            review=config.rules.review_threshold if config.rules.review_threshold is not None else model.meta.review_threshold,
+        ),
+        routes=tuple(Route(r.name, r.organisation, r.topics, r.from_organisations) for r in config.rules.routes),
+        register=make_backend(config, mailer),
+        mailer=mailer,
+        renderer=NoticeRenderer(organisations, config.path),
+    )
+    steps = {S.FETCHED: parse_step, S.PARSED: classify_step, S.CLASSIFIED: decide_step, S.DECIDED: act_step, S.REGISTERED: notify_step, S.NOTIFIED: finish_step}
+    return Services(steps=steps, deps=deps)
+
+
+def _sessions(session: Session) -> sessionmaker[Session]:
+    return sessionmaker(bind=session.get_bind(), expire_on_commit=False)
+
+
+def _classification(message: Message) -> Classification:
+    data = message.classification or {}
+    return Classification(
+        label=str(data.get("label", message.label or "overig")),
+        confidence=float(data.get("confidence", message.confidence or 0.0)),
+        scores=dict(data.get("scores", message.scores or {})),
+        reasons=tuple(data.get("reasons", message.reasons or ())),
+        model=str(data.get("model", message.model or "")),
+        subtype=data.get("subtype", message.subtype),
+        language=str(data.get("language", "nl")),
+        needs_review=bool(data.get("needs_review", False)),
+    )
+
+
+# -- classify and decide (pure cores) ------------------------------------------
+def classify_step(session: Session, message: Message, services: Services) -> StepResult:
+    deps: Dependencies = services.deps
+    parsed = parsed_of(message)
+    result = deps.classifier.classify(parsed.subject, parsed.text, auto_signals=parsed.auto_signals, attachments=len(parsed.attachments))
+    return StepResult(
+        S.CLASSIFIED,
+        {
+            "label": result.label,
+            "subtype": result.subtype,
+            "confidence": result.confidence,
+            "scores": result.scores,
+            "reasons": list(result.reasons),
+            "model": result.model,
+            "classification": result.to_dict(),
+        },
+        reason=f"{result.label} ({result.confidence:.0%}) door {result.model}",
+    )
+
+
+NEXT_STATE = {
+    Action.REGISTER: S.DECIDED,
+    Action.POLICY: S.DECIDED,
+    Action.BEZWAAR: S.DECIDED,
+    Action.WOO: S.DECIDED,
+    Action.REVIEW: S.REVIEW,
+    Action.ARCHIVE: S.DONE,
+}
+
+
+def decide_step(session: Session, message: Message, services: Services) -> StepResult:
+    deps: Dependencies = services.deps
+    decision = decide(parsed_of(message), _classification(message), deps.thresholds)
+    return StepResult(
+        NEXT_STATE[decision.action],
+        {"decision": decision.action, "decided_by": decision.by, "decision_reason": decision.reason},
+        reason=decision.reason,
+    )
+
+
+# -- effects ------------------------------------------------------------------------
+def _mailboxes(session: Session, message: Message) -> list[str]:
+    names: list[str] = []
+    for sighting in message.sightings:
+        if sighting.mailbox not in names:
+            names.append(sighting.mailbox)
+    return names
+
+
+def _mailbox_config(config: Config, name: str) -> MailboxConfig | None:
+    try:
+        return config.mailbox(name)
+    except KeyError:
+        return None
+
+
+def _home_organisation(deps: Dependencies, mailboxes: list[str]) -> OrganisationConfig:
+    for name in mailboxes:
+        mailbox = _mailbox_config(deps.config, name)
+        if mailbox is not None:
+            return deps.config.organisation(mailbox.organisation)
+    return deps.config.organisation(deps.config.organisations[0].name if deps.config.organisations else "default")
+
+
+def _message_id(deps: Dependencies, message_pk: int, effect: str, recipient: str) -> str:
+    digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:12]
+    return f"<kw.{effect}.{message_pk}.{digest}@{deps.domain}>"
+
+
+def _reply_address(parsed: ParsedMessage) -> str | None:
+    for address in (parsed.reply_to, parsed.sender):
+        if address is not None and "@" in address.address:
+            return address.address
+    return None
+
+
+def _notice_block(deps: Dependencies, session: Session, parsed: ParsedMessage) -> tuple[str | None, str | None]:
+    """``(address, None)`` when the sender may get a notice, else ``(address, reason)``."""
+    address = _reply_address(parsed)
+    if parsed.is_automatic:
+        return address, "automatisch bericht (RFC 3834): geen bericht aan de afzender"
+    if address is None:
+        return None, "geen bruikbaar afzenderadres"
+    local, _, domain = address.partition("@")
+    if local.lower() in ROBOT_LOCALPARTS or local.lower().startswith(("noreply", "no-reply")):
+        return address, "afzender is een no-reply- of systeemadres"
+    if domain.lower() == deps.domain.lower() and local.lower() == deps.config.smtp.sender.split("@")[0].lower():
+        return address, "bericht van klachtwacht zelf (lusbeveiliging)"
+    limit = deps.config.rules.notices_per_sender_per_day
+    if recent_count(session, "notice_sender", address.lower()) >= limit:
+        return address, f"al {limit} berichten in 24 uur aan deze afzender (limiet)"
+    return address, None
+
+
+def _context(deps: Dependencies, message: Message, parsed: ParsedMessage, org: OrganisationConfig, mailboxes: list[str], **extra: Any) -> dict[str, Any]:
+    sender_name = parsed.sender.name if parsed.sender and parsed.sender.name else None
+    return {
+        "org": org,
+        "received": local_date(message.received_at),
+        "subject": parsed.subject[:200],
+        "sender_name": sender_name,
+        "mailbox": ", ".join(mailboxes),
+        "decided_by_text": DECIDED_BY.get(message.decided_by or "model", "het model"),
+        "number": None,
+        "due": None,
+        "sender_notified": False,
+        **extra,
+    }
+
+
+def _send(deps: Dependencies, sessions: sessionmaker[Session], message: Message, parsed: ParsedMessage, effect: str, to: str, org: OrganisationConfig, kind: str, context: dict[str, Any], attach_original: bool = False) -> str:
+    """Render and send one notice through the ledger; return its ledger status."""
+
+    def act() -> str:
+        rendered = deps.renderer.render(org.name, kind, context)
+        attachments = ()
+        if attach_original:
+            with sessions() as s:
+                attachments = (("origineel.eml", "message", "rfc822", load_raw(s, message.blob_sha256)),)
+        mail = OutgoingMail(
+            to=to,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=_message_id(deps, message.id, effect, to),
+            in_reply_to=message.message_id,
+            references=tuple(parsed.references) + ((message.message_id,) if message.message_id else ()),
+            attachments=attachments,
+            sender_name=org.display_name,
+        )
+        deps.mailer.send(mail)
+        return mail.message_id
+
+    return run_effect(sessions, message.id, effect, to.lower(), act).status
+
+
+def act_step(session: Session, message: Message, services: Services) -> StepResult:
+    """Register a complaint, or forward a bezwaarschrift / Woo request, or tell the secretary of a policy question."""
+    deps: Dependencies = services.deps
+    if message.decision == Action.REGISTER:
+        return _register(deps, session, message)
+    return _notify(deps, session, message)
+
+
+def _register(deps: Dependencies, session: Session, message: Message) -> StepResult:
+    sessions = _sessions(session)
+    parsed = parsed_of(message)
+    mailboxes = _mailboxes(session, message)
+    home = _home_organisation(deps, mailboxes)
+    routing = route(home.name, f"{parsed.subject}\n{parsed.text}", deps.routes)
+    org = deps.config.organisation(routing.organisation)
+    entry = entry_for(sessions, message.id, org, message.received_at, deps.register.name, routing.route)
+    request = RegisterRequest(
+        message_pk=message.id,
+        number=entry.number,
+        organisation=org,
+        received_at=message.received_at,
+        terms=complaint_terms(message.received_at),
+        subject=parsed.subject,
+        sender_address=_reply_address(parsed),
+        sender_name=parsed.sender.name if parsed.sender else "",
+        message_id=message.message_id,
+        mailboxes=tuple(mailboxes),
+        raw=load_raw(session, message.blob_sha256),
+    )
+    ledger = run_effect(sessions, message.id, "register", org.name, lambda: deps.register.create(request), lambda: deps.register.find(request))
+    with sessions.begin() as s:
+        s.execute(update(RegisterEntry).where(RegisterEntry.id == entry.id).values(status="open", external_ref=ledger.external_ref))
+    via = f" via route {routing.route} ({routing.matched})" if routing.route else ""
+    return StepResult(S.REGISTERED, reason=f"geregistreerd als {entry.number} bij {org.display_name}{via}")
+
+
+def notify_step(session: Session, message: Message, services: Services) -> StepResult:
+    return _notify(services.deps, session, message)
+
+
+def _notify(deps: Dependencies, session: Session, message: Message) -> StepResult:
+    sessions = _sessions(session)
+    parsed = parsed_of(message)
+    mailboxes = _mailboxes(session, message)
+    home = _home_organisation(deps, mailboxes)
+    action = message.decision
+    extra: dict[str, Any] = {}
+    org = home
+    if action == Action.REGISTER:
+        entry = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == message.id))
+        assert entry is not None
+        org = deps.config.organisation(entry.organisation)
+        extra = {"number": entry.number, "due": entry.due}
+    kind = {Action.REGISTER: "klacht", Action.BEZWAAR: "bezwaar", Action.WOO: "woo", Action.POLICY: "beleidsvraag"}[action or Action.POLICY]
+
+    if action in (Action.BEZWAAR, Action.WOO):
+        team = org.bezwaar_address if action == Action.BEZWAAR else org.woo_address
+        if team is None:
+            return StepResult(S.REVIEW, reason=f"geen adres voor het {kind}-team ingesteld bij {org.name}: handmatig doorsturen")
+        status = _send(deps, sessions, message, parsed, f"forward_{kind}", team, org, f"forward_{kind}", _context(deps, message, parsed, org, mailboxes), attach_original=True)
+        if status != DONE:
+            return StepResult(S.REVIEW, reason=f"doorsturen naar het {kind}-team mislukt ({status})")
+
+    sender_notified = False
+    if action != Action.POLICY:
+        address, blocked = _notice_block(deps, session, parsed)
+        if blocked is not None:
+            skip_effect(sessions, message.id, "notice_sender", (address or "-").lower(), blocked)
+        else:
+            assert address is not None
+            context = _context(deps, message, parsed, org, mailboxes, **extra)
+            sender_notified = _send(deps, sessions, message, parsed, "notice_sender", address, org, f"sender_{kind}", context) == DONE
+
+    for name in mailboxes:
+        mailbox = _mailbox_config(deps.config, name)
+        if mailbox is None:
+            continue
+        to = mailbox.secretary or mailbox.address
+        context = _context(deps, message, parsed, org, [name], sender_notified=sender_notified, **extra)
+        _send(deps, sessions, message, parsed, "notice_secretary", to, org, f"secretary_{kind}", context)
+    told = "afzender en secretariaat ingelicht" if sender_notified else "secretariaat ingelicht"
+    return StepResult(S.NOTIFIED, reason=told)
+
+
+def finish_step(session: Session, message: Message, services: Services) -> StepResult:
+    return StepResult(S.DONE, reason="afgehandeld")

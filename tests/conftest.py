@@ -1,0 +1,186 @@
+"""Fixtures with real parts: Dovecot, PostgreSQL, an SMTP server, the shipped model.
+
+Servers that cannot be reached make a test skip on a developer's machine and
+FAIL when the ``CI`` environment variable is set (see ``support.services``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.dovecot import Dovecot
+from support.services import require
+from support.smtp import SmtpSink
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+PG_ADMIN_URL = os.environ.get("KW_TEST_PG", f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/postgres")
+PASSWORD = "geheim-wachtwoord"
+
+
+@pytest.fixture(scope="session")
+def classifier() -> Any:
+    """The shipped model, loaded once."""
+    from classifiers.classifier import Classifier
+
+    return Classifier.load()
+
+
+def _create_pg_database() -> tuple[str, Callable[[], None]]:
+    from sqlalchemy import create_engine, text
+
+    require(PG_HOST, PG_PORT, "PostgreSQL")
+    name = f"kw_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on SQLite and on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'klachtwacht.db'}"
+        return
+    url, drop = _create_pg_database()
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'klachtwacht.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    url, drop = _create_pg_database()
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    """A throwaway Dovecot with three municipal mailboxes."""
+    server = Dovecot()
+    for user in ("wethouder", "raad", "secretariaat"):
+        server.add_user(user, PASSWORD)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@dataclass
+class Setup:
+    """Builds a configuration file for the servers of one test and the app on it."""
+
+    tmp_path: Path
+    db_url: str
+    dovecot: Dovecot | None = None
+    smtp: SmtpSink | None = None
+    mailboxes: list[dict[str, Any]] = field(default_factory=list)
+    extra: str = ""
+    imap_port: int | None = None
+
+    def mailbox(self, name: str, user: str, role: str = "wethouder", folders: tuple[str, ...] = ("INBOX",), **more: Any) -> None:
+        self.mailboxes.append({"name": name, "user": user, "role": role, "folders": folders, **more})
+
+    def toml(self) -> str:
+        smtp_port = self.smtp.port if self.smtp else 2525
+        lines = [
+            "[database]",
+            f'url = "{self.db_url}"',
+            "[broker]",
+            'url = "memory://"',
+            "[smtp]",
+            'host = "127.0.0.1"',
+            f"port = {smtp_port}",
+            'sender = "klachten@gemeente-veenstad.nl"',
+            "[ingest]",
+            "wait_timeout = 120",
+            self.extra,
+        ]
+        if "[[organisations]]" not in self.extra:
+            lines += [
+                "[[organisations]]",
+                'name = "default"',
+                'display_name = "Gemeente Veenstad"',
+                'complaints_address = "klachtencoordinator@gemeente-veenstad.nl"',
+                'bezwaar_address = "bezwaar@gemeente-veenstad.nl"',
+                'woo_address = "woo@gemeente-veenstad.nl"',
+            ]
+        port = self.imap_port or (self.dovecot.port if self.dovecot else 143)
+        for box in self.mailboxes:
+            folders = ", ".join(f'"{f}"' for f in box["folders"])
+            lines += [
+                "[[mailboxes]]",
+                f'name = "{box["name"]}"',
+                f'role = "{box["role"]}"',
+                f'address = "{box["user"]}@gemeente-veenstad.nl"',
+                f"folders = [{folders}]",
+            ]
+            if "secretary" in box:
+                lines.append(f'secretary = "{box["secretary"]}"')
+            lines += [
+                "[mailboxes.imap]",
+                'host = "127.0.0.1"',
+                f"port = {box.get('port', port)}",
+                'security = "none"',
+                f'username = "{box["user"]}"',
+                'password_env = "KW_TEST_PASSWORD"',
+                "connect_timeout = 5",
+                "read_timeout = 10",
+            ]
+        return "\n".join(lines) + "\n"
+
+    def write(self) -> Path:
+        path = self.tmp_path / "klachtwacht.toml"
+        path.write_text(self.toml(), encoding="utf-8")
+        return path
+
+    def config(self) -> Any:
+        from klachtwacht.config import load_config
+
+        return load_config(self.write(), env={**os.environ, "KW_TEST_PASSWORD": PASSWORD})
+
+    def app(self, classifier: Any) -> Any:
+        from ingest.backoff import Backoff
+        from klachtwacht.runtime import App
+        from klachtwacht.steps import build_services
+
+        config = self.config()
+        app = App(config, build_services(config, classifier), backoff=Backoff(base=0.05, cap=0.5, attempts=5), min_retry_backoff_ms=50)
+        app.upgrade_schema()
+        return app
+
+
+@pytest.fixture
+def setup(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Setup:
+    monkeypatch.setenv("KW_TEST_PASSWORD", PASSWORD)
+    return Setup(tmp_path=tmp_path, db_url=db_url)

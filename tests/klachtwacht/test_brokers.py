@@ -1,0 +1,93 @@
+"""Work moves through dramatiq on the in-process broker, Redis and RabbitMQ; the database stays the truth."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from ingest.cursor import Cursor
+from ingest.imap import FetchedMessage
+from klachtwacht.db.models import FINAL_STATES, Message, Transition
+from klachtwacht.intake import DatabaseSink
+from support.mail import mails
+from support.services import require
+
+BROKERS = {
+    "memory": ("memory://", None),
+    "redis": ("redis://127.0.0.1:6379/15", ("127.0.0.1", 6379, "Redis")),
+    "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672/", ("127.0.0.1", 5672, "RabbitMQ")),
+}
+
+
+@pytest.fixture(params=list(BROKERS))
+def broker_app(request: pytest.FixtureRequest, setup: Any, classifier: Any, smtp: Any) -> Any:
+    url, server = BROKERS[request.param]
+    if server is not None:
+        require(*server)
+    setup.smtp = smtp
+    setup.extra = ""
+    config_text = setup.toml().replace('url = "memory://"', f'url = "{url}"')
+    (setup.tmp_path / "klachtwacht.toml").write_text(config_text)
+    from ingest.backoff import Backoff
+    from klachtwacht.config import load_config
+    from klachtwacht.runtime import App
+    from klachtwacht.steps import build_services
+
+    config = load_config(setup.tmp_path / "klachtwacht.toml")
+    app = App(config, build_services(config, classifier), backoff=Backoff(base=0.05, cap=0.5), min_retry_backoff_ms=50)
+    app.upgrade_schema()
+    app.broker.flush_all()
+    yield app
+    app.broker.flush_all()
+    app.close()
+
+
+def _store(app: Any, count: int, enqueue: bool = True) -> list[int]:
+    sink = DatabaseSink(app.sessions, "wethouder-devries", on_new=app.enqueue if enqueue else None)
+    fetched = [
+        FetchedMessage(uid=i + 1, internaldate=datetime(2026, 3, 2, 9, i, tzinfo=timezone.utc), raw=raw)
+        for i, (_, raw) in enumerate(mails(count, seed=21))
+    ]
+    sink.store_batch("INBOX", Cursor(1, count), fetched)
+    return sink.new_message_ids
+
+
+def _run_until_final(app: Any, ids: list[int]) -> list[int]:
+    worker = app.worker(threads=2)
+    worker.start()
+    try:
+        return app.wait_final(ids, timeout=90)
+    finally:
+        worker.stop()
+
+
+def test_messages_enqueued_on_the_broker_reach_a_final_state(broker_app: Any) -> None:
+    ids = _store(broker_app, 6)
+    assert _run_until_final(broker_app, ids) == []
+
+
+def test_a_message_delivered_twice_is_processed_once(broker_app: Any) -> None:
+    ids = _store(broker_app, 3)
+    broker_app.enqueue(ids)  # every message a second time
+    assert _run_until_final(broker_app, ids) == []
+    with broker_app.sessions() as session:
+        for pk in ids:
+            states = session.scalars(select(Transition.to_state).where(Transition.message_pk == pk)).all()
+            assert len(states) == len(set(states)), f"message {pk} went through a state twice: {states}"
+
+
+def test_a_lost_broker_message_is_re_enqueued_by_the_sweeper(broker_app: Any) -> None:
+    ids = _store(broker_app, 2, enqueue=False)  # stored, but the broker never heard of them
+    worker = broker_app.worker(threads=2)
+    worker.start()
+    try:
+        assert broker_app.wait_final(ids, timeout=1.0) == ids  # nothing happens by itself
+        assert broker_app.sweep(older_than=0) == 2
+        assert broker_app.wait_final(ids, timeout=90) == []
+    finally:
+        worker.stop()
+    with broker_app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Message).where(Message.state.in_(FINAL_STATES))) == 2

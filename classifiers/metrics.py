@@ -112,6 +112,7 @@ def choose_thresholds(truth: Sequence[str], p_klacht: Sequence[float], *, catch:
         return 0.9, 0.1
     allowed_misses = int((1.0 - catch) * len(klacht_scores))
     review = max(0.01, klacht_scores[allowed_misses] - 1e-6)
+    review = round(review - 0.00005, 4)  # rounded down, so the catch rate holds for the stored value
     pairs = sorted(zip(p_klacht, truth), reverse=True)
     register = 1.0
     for candidate in sorted({p for p, _ in pairs if p >= review}, reverse=True):
@@ -120,7 +121,7 @@ def choose_thresholds(truth: Sequence[str], p_klacht: Sequence[float], *, catch:
             register = candidate
         else:
             break
-    return round(max(register, review), 4), round(review, 4)
+    return round(max(register, review), 4), review
 
 
 def apply_temperature(probs: Sequence[float], temperature: float) -> list[float]:

@@ -439,6 +439,13 @@ class _Reader:
             raise self.fail("register", "must be a table")
         backend = self.choice(data, "register.backend", "backend", REGISTER_BACKENDS, "database")
         options = {k: v for k, v in data.items() if k != "backend"}
+        if backend == "zgw":
+            from klachtwacht.register.zgw import parse_options
+
+            parse_options(options, self.path, self.env)  # every option checked now, not at the first complaint
+        elif options:
+            key = sorted(options)[0]
+            raise self.fail(f"register.{key}", f"unknown key for the {backend} register (it takes only 'backend')")
         return RegisterConfig(backend=backend, options=options)
 
     def classifier(self, data: Any) -> ClassifierConfig:

@@ -23,6 +23,7 @@ from classifiers.records import Classification
 from ingest.records import ParsedMessage
 from klachtwacht.config import Config, MailboxConfig, OrganisationConfig
 from klachtwacht.db.models import Message, MessageState, RegisterEntry
+from klachtwacht.errors import ConfigError
 from klachtwacht.effects import DONE, recent_count, run_effect, skip_effect
 from klachtwacht.intake import load_raw
 from klachtwacht.notices.mailer import Mailer, OutgoingMail
@@ -66,10 +67,7 @@ def build_services(config: Config, classifier: Classifier | None = None) -> Serv
     deps = Dependencies(
         config=config,
         classifier=model,
-        thresholds=Thresholds(
-            register=config.rules.register_threshold if config.rules.register_threshold is not None else model.meta.register_threshold,
-            review=config.rules.review_threshold if config.rules.review_threshold is not None else model.meta.review_threshold,
-        ),
+        thresholds=_thresholds(config, model),
         routes=tuple(Route(r.name, r.organisation, r.topics, r.from_organisations) for r in config.rules.routes),
         register=make_backend(config, mailer),
         mailer=mailer,
@@ -77,6 +75,17 @@ def build_services(config: Config, classifier: Classifier | None = None) -> Serv
     )
     steps = {S.FETCHED: parse_step, S.PARSED: classify_step, S.CLASSIFIED: decide_step, S.DECIDED: act_step, S.REGISTERED: notify_step, S.NOTIFIED: finish_step}
     return Services(steps=steps, deps=deps)
+
+
+def _thresholds(config: Config, model: Classifier) -> Thresholds:
+    """The organisation's thresholds where set, the model's operating points otherwise."""
+    register = config.rules.register_threshold if config.rules.register_threshold is not None else model.meta.register_threshold
+    review = config.rules.review_threshold if config.rules.review_threshold is not None else model.meta.review_threshold
+    try:
+        return Thresholds(register=register, review=review)
+    except ValueError as exc:
+        key = "rules.review_threshold" if config.rules.review_threshold is not None else "rules.register_threshold"
+        raise ConfigError(config.path, key, f"{exc} (the model's operating points are register {model.meta.register_threshold}, review {model.meta.review_threshold})") from exc
 
 
 def _sessions(session: Session) -> sessionmaker[Session]:

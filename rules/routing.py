@@ -37,6 +37,6 @@ def route(mailbox_organisation: str, text: str, routes: Sequence[Route]) -> Rout
         if candidate.from_organisations and mailbox_organisation not in candidate.from_organisations:
             continue
         for topic in candidate.topics:
-            if re.search(r"(?<!\w)" + re.escape(topic) + r"(?!\w)", lowered):
+            if re.search(r"(?<!\w)" + re.escape(topic.lower()) + r"(?!\w)", lowered):
                 return Routing(candidate.organisation, candidate.name, topic)
     return Routing(mailbox_organisation, None)

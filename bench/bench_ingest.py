@@ -70,7 +70,6 @@ def run_bare(port: int) -> dict[str, float]:
     import mailparser
     from imapclient import IMAPClient
 
-    from ingest.cursor import sequence_set
 
     t0 = time.perf_counter()
     n = 0
@@ -80,7 +79,7 @@ def run_bare(port: int) -> dict[str, float]:
         client.select_folder("INBOX", readonly=True)
         uids = sorted(client.search(["ALL"]))
         for i in range(0, len(uids), 100):
-            data = client.fetch(sequence_set(uids[i : i + 100]), ["BODY.PEEK[]", "INTERNALDATE"])
+            data = client.fetch(uids[i : i + 100], ["BODY.PEEK[]", "INTERNALDATE"])
             for item in data.values():
                 mailparser.parse_from_bytes(item[b"BODY[]"])
                 n += 1

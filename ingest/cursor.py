@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Cursor", "FetchPlan", "plan_fetch", "new_uids", "batches", "sequence_set"]
+__all__ = ["Cursor", "FetchPlan", "plan_fetch", "new_uids", "batches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,23 +67,3 @@ def batches(uids: Sequence[int], sizes: dict[int, int], max_count: int, max_byte
     if batch:
         yield batch
 
-
-def sequence_set(uids: Sequence[int]) -> str:
-    """A compact IMAP sequence set for sorted ``uids``: ``[1, 2, 3, 7]`` -> ``"1:3,7"``.
-
-    Servers limit command length (Dovecot refuses a list of a few thousand
-    UIDs), so ranges are written as ranges.
-    """
-    parts: list[str] = []
-    start = prev = None
-    for uid in sorted(set(uids)):
-        if start is None:
-            start = prev = uid
-        elif uid == prev + 1:  # type: ignore[operator]
-            prev = uid
-        else:
-            parts.append(str(start) if start == prev else f"{start}:{prev}")
-            start = prev = uid
-    if start is not None:
-        parts.append(str(start) if start == prev else f"{start}:{prev}")
-    return ",".join(parts)

@@ -20,7 +20,6 @@ from typing import Any
 from imapclient import IMAPClient, SocketTimeout
 from imapclient import exceptions as imap_errors
 
-from ingest.cursor import sequence_set
 from ingest.tokens import TokenProvider
 from klachtwacht.config import ImapConfig
 from klachtwacht.errors import (
@@ -38,6 +37,8 @@ log = logging.getLogger(__name__)
 _THROTTLED = re.compile(rb"throttled.*?(\d+)\s*milliseconds", re.IGNORECASE | re.DOTALL)
 _FOLDER_MISSING = ("nonexistent", "doesn't exist", "does not exist", "not found", "unknown mailbox", "no such")
 FETCH_ITEMS = ["BODY.PEEK[]", "INTERNALDATE", "RFC822.SIZE"]
+#: UIDs per RFC822.SIZE request, to keep command lines short.
+SIZE_CHUNK = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,16 +206,20 @@ class ImapConnection:
         uid_list = list(uids)
         if not uid_list:
             return {}
-        wanted = set(uid_list)
-        data = self._call("fetch sizes", lambda: self.client.fetch(sequence_set(uid_list), ["RFC822.SIZE"]))
-        return {int(uid): int(item.get(b"RFC822.SIZE", 0)) for uid, item in data.items() if int(uid) in wanted}
+        sizes: dict[int, int] = {}
+        # servers limit the command length (Dovecot refuses a few thousand UIDs in one line)
+        for start in range(0, len(uid_list), SIZE_CHUNK):
+            chunk = uid_list[start : start + SIZE_CHUNK]
+            data = self._call("fetch sizes", lambda: self.client.fetch(chunk, ["RFC822.SIZE"]))
+            sizes.update((int(uid), int(item.get(b"RFC822.SIZE", 0))) for uid, item in data.items())
+        return sizes
 
     def fetch(self, uids: Iterable[int]) -> list[FetchedMessage]:
         """Fetch bodies with BODY.PEEK[] (never sets \\Seen) and INTERNALDATE."""
         uid_list = list(uids)
         if not uid_list:
             return []
-        data = self._call("fetch", lambda: self.client.fetch(sequence_set(uid_list), FETCH_ITEMS))
+        data = self._call("fetch", lambda: self.client.fetch(uid_list, FETCH_ITEMS))
         wanted = set(uid_list)
         out = []
         for uid, item in sorted(data.items()):

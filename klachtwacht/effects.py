@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from klachtwacht.db.models import Effect, utcnow
+from klachtwacht.db.models import Effect, NoticeQuota, utcnow
 from klachtwacht.errors import NoticeRejected
 from klachtwacht.intake import insert_ignore
 
-__all__ = ["run_effect", "skip_effect", "effects_of", "recent_count", "DONE", "SKIPPED", "REJECTED", "STARTED"]
+__all__ = ["run_effect", "skip_effect", "effects_of", "take_quota", "has_row", "DONE", "SKIPPED", "REJECTED", "STARTED"]
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +104,23 @@ def effects_of(session: Session, message_pk: int) -> list[Effect]:
     return list(session.scalars(select(Effect).where(Effect.message_pk == message_pk).order_by(Effect.id)))
 
 
-def recent_count(session: Session, effect: str, recipient: str, hours: float = 24.0) -> int:
-    """How many ``effect`` rows went to ``recipient`` in the last ``hours`` (for rate limits)."""
-    since = utcnow() - timedelta(hours=hours)
-    return int(
-        session.scalar(
-            select(func.count()).select_from(Effect).where(Effect.effect == effect, Effect.recipient == recipient, Effect.status == DONE, Effect.started_at >= since)
+def take_quota(sessions: sessionmaker[Session], recipient: str, day: date, limit: int) -> bool:
+    """Count one more notice to ``recipient`` on ``day``; False when ``limit`` was reached.
+
+    Atomic on SQLite and PostgreSQL alike (a conditional UPDATE), so two
+    workers cannot both take the last place.
+    """
+    with sessions.begin() as session:
+        insert_ignore(session, NoticeQuota, {"recipient": recipient, "day": day, "count": 0}, ["recipient", "day"])
+    with sessions.begin() as session:
+        taken = session.execute(
+            update(NoticeQuota)
+            .where(NoticeQuota.recipient == recipient, NoticeQuota.day == day, NoticeQuota.count < limit)
+            .values(count=NoticeQuota.count + 1)
         )
-        or 0
-    )
+        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def has_row(session: Session, message_pk: int, effect: str, recipient: str) -> bool:
+    """Whether the ledger already has a row for this effect (a retry, not a new notice)."""
+    return _row(session, message_pk, effect, recipient) is not None

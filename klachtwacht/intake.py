@@ -23,7 +23,10 @@ from ingest.imap import FetchedMessage
 from klachtwacht.db.models import FolderCursor, Message, MessageState, RawBlob, Sighting, utcnow
 from klachtwacht.states import record_transition
 
-__all__ = ["DatabaseSink", "store_raw", "load_raw", "insert_ignore"]
+__all__ = ["DatabaseSink", "store_raw", "load_raw", "insert_ignore", "SECRETARY_DECISIONS"]
+
+#: Decisions whose secretaries are told (see klachtwacht.steps).
+SECRETARY_DECISIONS = ("register", "policy", "bezwaar", "woo")
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +67,23 @@ class DatabaseSink:
     """The :class:`ingest.poller.BatchSink` of one mailbox, over the database.
 
     ``on_new`` is called after the commit with the ids of messages that are
-    new (not merely new sightings), to enqueue their processing.
+    new (not merely new sightings), to enqueue their processing; ``on_batch``
+    after every batch (the poller renews its lease there).
     """
 
-    def __init__(self, sessions: sessionmaker[Session], mailbox: str, on_new: Callable[[list[int]], None] | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        mailbox: str,
+        on_new: Callable[[list[int]], None] | None = None,
+        on_batch: Callable[[], None] | None = None,
+    ) -> None:
         self.sessions = sessions
         self.mailbox = mailbox
         self.on_new = on_new
+        self.on_batch = on_batch
         self.new_message_ids: list[int] = []
+        self.reopened: list[int] = []
 
     def load_cursor(self, folder: str) -> Cursor | None:
         with self.sessions() as session:
@@ -83,6 +95,7 @@ class DatabaseSink:
     def store_batch(self, folder: str, cursor: Cursor, messages: Sequence[FetchedMessage]) -> int:
         new_sightings = 0
         new_messages: list[int] = []
+        self.reopened = []
         with self.sessions.begin() as session:
             for fetched in messages:
                 created, message_pk = self._store_one(session, folder, cursor.uidvalidity, fetched)
@@ -92,9 +105,11 @@ class DatabaseSink:
                 if created:
                     new_messages.append(message_pk)
             self._save_cursor(session, folder, cursor)
-        self.new_message_ids.extend(new_messages)
-        if new_messages and self.on_new is not None:
-            self.on_new(new_messages)
+        self.new_message_ids.extend(new_messages + self.reopened)
+        if (new_messages or self.reopened) and self.on_new is not None:
+            self.on_new(new_messages + self.reopened)
+        if self.on_batch is not None:
+            self.on_batch()
         return new_sightings
 
     def _store_one(self, session: Session, folder: str, uidvalidity: int, fetched: FetchedMessage) -> tuple[bool | None, int]:
@@ -135,7 +150,7 @@ class DatabaseSink:
                 created = True
                 record_transition(session, int(message_pk), None, MessageState.FETCHED, actor=f"ingest:{self.mailbox}")
         else:
-            self._keep_earliest_receipt(session, int(message_pk), fetched.internaldate)
+            self._seen_again(session, int(message_pk), fetched.internaldate)
         session.add(
             Sighting(
                 message_pk=int(message_pk),  # type: ignore[arg-type]
@@ -150,12 +165,24 @@ class DatabaseSink:
         session.flush()
         return created, int(message_pk)  # type: ignore[arg-type]
 
-    @staticmethod
-    def _keep_earliest_receipt(session: Session, message_pk: int, internaldate: datetime) -> None:
-        """The legal receipt time is the first municipal receipt of the message."""
+    def _seen_again(self, session: Session, message_pk: int, internaldate: datetime) -> None:
+        """A known message in one more place: keep the earliest receipt, and tell the new mailbox's secretary.
+
+        The legal receipt time is the first municipal receipt. A message that
+        already rests in ``done`` goes back to ``notified``, so the finish step
+        tells the secretary of this mailbox too (the ledger keeps the others
+        from hearing it twice).
+        """
         message = session.get(Message, message_pk)
-        if message is not None and internaldate < message.received_at:
+        if message is None:
+            return
+        if internaldate < message.received_at:
             message.received_at = internaldate
+        if message.state == MessageState.DONE and message.decision in SECRETARY_DECISIONS:
+            message.state = MessageState.NOTIFIED
+            message.state_changed_at = utcnow()
+            record_transition(session, message_pk, MessageState.DONE, MessageState.NOTIFIED, actor=f"ingest:{self.mailbox}", reason=f"ook gezien in {self.mailbox}")
+            self.reopened.append(message_pk)
 
     def _save_cursor(self, session: Session, folder: str, cursor: Cursor) -> None:
         row = session.get(FolderCursor, (self.mailbox, folder))

@@ -44,6 +44,8 @@ class StepResult:
     to_state: str
     values: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    #: An extra SQL condition for storing the result (besides the state being unchanged).
+    guard: Any = None
 
 
 Step = Callable[[Session, Message, "Services"], StepResult]
@@ -122,9 +124,10 @@ def _commit(sessions: sessionmaker[Session], message_pk: int, expected: str, res
     with sessions.begin() as session:
         values = dict(result.values)
         values.update(state=result.to_state, state_changed_at=utcnow(), attempts=0)
-        done = session.execute(
-            update(Message).where(Message.id == message_pk, Message.state == expected).values(**values)
-        )
+        condition = [Message.id == message_pk, Message.state == expected]
+        if result.guard is not None:
+            condition.append(result.guard)
+        done = session.execute(update(Message).where(*condition).values(**values))
         if done.rowcount != 1:  # type: ignore[attr-defined]
             session.rollback()
             return False

@@ -8,8 +8,6 @@ hosts (PostgreSQL, Redis or RabbitMQ, a lease per mailbox).
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -76,7 +74,7 @@ class App:
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
     broker: dramatiq.Broker = field(init=False)
-    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
+    holder: str = field(default_factory=lease.holder_id)
     backoff: Backoff = Backoff()
     min_retry_backoff_ms: int = 1000
     _actors: dict[str, dramatiq.Actor[Any, Any]] = field(default_factory=dict, init=False)
@@ -149,7 +147,10 @@ class App:
                     seen.extend(pks)
                 self.enqueue(pks)
 
-            sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new)
+            def renew() -> None:  # a long first poll outlives the lease otherwise
+                lease.acquire(self.sessions, lease_name, self.holder, self.config.ingest.lease_seconds)
+
+            sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new, on_batch=renew)
             return poll_mailbox(
                 mailbox.name,
                 self.connection(mailbox),

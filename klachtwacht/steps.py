@@ -3,6 +3,7 @@
     fetched --parse--> parsed --classify--> classified --decide--> decided | review | done
     decided --act--> registered (a complaint) | notified (policy question, bezwaar, Woo)
     registered --notify--> notified --finish--> done
+    done --seen in one more mailbox--> notified (its secretary is told too)
 
 ``decide`` is pure (``rules``); ``act`` and ``notify`` carry out effects, each
 through the effect ledger so it happens once.
@@ -15,16 +16,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers.classifier import Classifier
 from classifiers.records import Classification
 from ingest.records import ParsedMessage
 from klachtwacht.config import Config, MailboxConfig, OrganisationConfig
-from klachtwacht.db.models import Message, MessageState, RegisterEntry
+from klachtwacht.db.models import Message, MessageState, RegisterEntry, Sighting, utcnow
 from klachtwacht.errors import ConfigError
-from klachtwacht.effects import DONE, recent_count, run_effect, skip_effect
+from klachtwacht.effects import DONE, effects_of, has_row, run_effect, skip_effect, take_quota
 from klachtwacht.intake import load_raw
 from klachtwacht.notices.mailer import Mailer, OutgoingMail
 from klachtwacht.notices.render import NoticeRenderer
@@ -33,7 +34,7 @@ from klachtwacht.register import RegisterBackend, RegisterRequest, entry_for, ma
 from rules import Action, Route, Thresholds, complaint_terms, decide, route
 from rules.deadlines import local_date
 
-__all__ = ["Dependencies", "build_services", "ROBOT_LOCALPARTS"]
+__all__ = ["Dependencies", "build_services", "ROBOT_LOCALPARTS", "KINDS"]
 
 log = logging.getLogger(__name__)
 S = MessageState
@@ -182,7 +183,7 @@ def _reply_address(parsed: ParsedMessage) -> str | None:
     return None
 
 
-def _notice_block(deps: Dependencies, session: Session, parsed: ParsedMessage) -> tuple[str | None, str | None]:
+def _notice_block(deps: Dependencies, session: Session, message: Message, parsed: ParsedMessage) -> tuple[str | None, str | None]:
     """``(address, None)`` when the sender may get a notice, else ``(address, reason)``."""
     address = _reply_address(parsed)
     if parsed.is_automatic:
@@ -195,8 +196,10 @@ def _notice_block(deps: Dependencies, session: Session, parsed: ParsedMessage) -
     if domain.lower() == deps.domain.lower() and local.lower() == deps.config.smtp.sender.split("@")[0].lower():
         return address, "bericht van klachtwacht zelf (lusbeveiliging)"
     limit = deps.config.rules.notices_per_sender_per_day
-    if recent_count(session, "notice_sender", address.lower()) >= limit:
-        return address, f"al {limit} berichten in 24 uur aan deze afzender (limiet)"
+    if not has_row(session, message.id, "notice_sender", address.lower()) and not take_quota(
+        _sessions(session), address.lower(), local_date(utcnow()), limit
+    ):
+        return address, f"al {limit} berichten vandaag aan deze afzender (limiet)"
     return address, None
 
 
@@ -282,20 +285,25 @@ def notify_step(session: Session, message: Message, services: Services) -> StepR
     return _notify(services.deps, session, message)
 
 
+KINDS = {Action.REGISTER: "klacht", Action.BEZWAAR: "bezwaar", Action.WOO: "woo", Action.POLICY: "beleidsvraag"}
+
+
+def _handling_org(deps: Dependencies, session: Session, message: Message, mailboxes: list[str]) -> tuple[OrganisationConfig, dict[str, Any]]:
+    """The organisation that handles the message, and the register facts for the letters."""
+    if message.decision == Action.REGISTER:
+        entry = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == message.id))
+        assert entry is not None
+        return deps.config.organisation(entry.organisation), {"number": entry.number, "due": entry.due}
+    return _home_organisation(deps, mailboxes), {}
+
+
 def _notify(deps: Dependencies, session: Session, message: Message) -> StepResult:
     sessions = _sessions(session)
     parsed = parsed_of(message)
     mailboxes = _mailboxes(session, message)
-    home = _home_organisation(deps, mailboxes)
+    org, extra = _handling_org(deps, session, message, mailboxes)
     action = message.decision
-    extra: dict[str, Any] = {}
-    org = home
-    if action == Action.REGISTER:
-        entry = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == message.id))
-        assert entry is not None
-        org = deps.config.organisation(entry.organisation)
-        extra = {"number": entry.number, "due": entry.due}
-    kind = {Action.REGISTER: "klacht", Action.BEZWAAR: "bezwaar", Action.WOO: "woo", Action.POLICY: "beleidsvraag"}[action or Action.POLICY]
+    kind = KINDS[action or Action.POLICY]
 
     if action in (Action.BEZWAAR, Action.WOO):
         team = org.bezwaar_address if action == Action.BEZWAAR else org.woo_address
@@ -307,7 +315,7 @@ def _notify(deps: Dependencies, session: Session, message: Message) -> StepResul
 
     sender_notified = False
     if action != Action.POLICY:
-        address, blocked = _notice_block(deps, session, parsed)
+        address, blocked = _notice_block(deps, session, message, parsed)
         if blocked is not None:
             skip_effect(sessions, message.id, "notice_sender", (address or "-").lower(), blocked)
         else:
@@ -315,6 +323,22 @@ def _notify(deps: Dependencies, session: Session, message: Message) -> StepResul
             context = _context(deps, message, parsed, org, mailboxes, **extra)
             sender_notified = _send(deps, sessions, message, parsed, "notice_sender", address, org, f"sender_{kind}", context) == DONE
 
+    told = "afzender ingelicht" if sender_notified else "afzender niet ingelicht"
+    return StepResult(S.NOTIFIED, reason=told)
+
+
+def _tell_secretaries(
+    deps: Dependencies,
+    sessions: sessionmaker[Session],
+    message: Message,
+    parsed: ParsedMessage,
+    mailboxes: list[str],
+    org: OrganisationConfig,
+    kind: str,
+    extra: dict[str, Any],
+    sender_notified: bool,
+) -> None:
+    """One notice to the secretary of each mailbox the message was seen in (the ledger keeps it to one)."""
     for name in mailboxes:
         mailbox = _mailbox_config(deps.config, name)
         if mailbox is None:
@@ -322,9 +346,23 @@ def _notify(deps: Dependencies, session: Session, message: Message) -> StepResul
         to = mailbox.secretary or mailbox.address
         context = _context(deps, message, parsed, org, [name], sender_notified=sender_notified, **extra)
         _send(deps, sessions, message, parsed, "notice_secretary", to, org, f"secretary_{kind}", context)
-    told = "afzender en secretariaat ingelicht" if sender_notified else "secretariaat ingelicht"
-    return StepResult(S.NOTIFIED, reason=told)
 
 
 def finish_step(session: Session, message: Message, services: Services) -> StepResult:
-    return StepResult(S.DONE, reason="afgehandeld")
+    """Tell the secretary of every mailbox the message was seen in, then rest.
+
+    A message seen in one more mailbox later is brought back here (see
+    :mod:`klachtwacht.intake`), and the guard on the number of sightings makes
+    a sighting that arrives during this step run it once more, so every
+    secretary hears of it exactly once.
+    """
+    deps: Dependencies = services.deps
+    sightings = len(message.sightings)
+    if message.decision in KINDS:
+        sessions = _sessions(session)
+        mailboxes = _mailboxes(session, message)
+        org, extra = _handling_org(deps, session, message, mailboxes)
+        notified = any(e.effect == "notice_sender" and e.status == DONE for e in effects_of(session, message.id))
+        _tell_secretaries(deps, sessions, message, parsed_of(message), mailboxes, org, KINDS[message.decision], extra, notified)
+    seen_now = select(func.count()).select_from(Sighting).where(Sighting.message_pk == message.id).scalar_subquery()
+    return StepResult(S.DONE, reason="afgehandeld; secretariaat ingelicht" if message.decision in KINDS else "afgehandeld", guard=seen_now == sightings)

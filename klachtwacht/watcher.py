@@ -11,9 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from klachtwacht.config import MailboxConfig
 from klachtwacht.errors import KlachtwachtError
+
+if TYPE_CHECKING:
+    from klachtwacht.runtime import App
 
 __all__ = ["watch_mailbox", "IDLE_RENEW"]
 
@@ -22,7 +26,7 @@ log = logging.getLogger(__name__)
 IDLE_RENEW = 600.0
 
 
-def watch_mailbox(app: "App", mailbox: MailboxConfig, stop: threading.Event) -> None:  # noqa: F821
+def watch_mailbox(app: App, mailbox: MailboxConfig, stop: threading.Event) -> None:
     """Poll ``mailbox`` now, then whenever IDLE reports news or the interval passes, until ``stop``."""
     failures = 0
     while not stop.is_set():
@@ -38,7 +42,7 @@ def watch_mailbox(app: "App", mailbox: MailboxConfig, stop: threading.Event) -> 
         _wait_for_news(app, mailbox, stop)
 
 
-def _wait_for_news(app: "App", mailbox: MailboxConfig, stop: threading.Event) -> None:  # noqa: F821
+def _wait_for_news(app: App, mailbox: MailboxConfig, stop: threading.Event) -> None:
     """Return when the first folder has news, the poll interval passed, or ``stop`` is set."""
     deadline = time.monotonic() + mailbox.poll_interval
     if not mailbox.idle:
@@ -60,36 +64,6 @@ def _wait_for_news(app: "App", mailbox: MailboxConfig, stop: threading.Event) ->
                 news = conn.idle_check(min(1.0, max(0.0, renew_at - time.monotonic())))
             conn.idle_done()
             if news:
-                log.debug("mailbox %s: IDLE reported news", mailbox.name)
-                return
-    except KlachtwachtError as exc:
-            failures += 1
-            delay = app.backoff.delay(failures - 1, getattr(exc, "retry_after", None))
-            log.error("mailbox %s: poll failed: %s; next try in %.0f s", mailbox.name, exc, delay)
-            stop.wait(delay)
-            continue
-        _wait_for_news(app, mailbox, stop)
-
-
-def _wait_for_news(app: "App", mailbox: MailboxConfig, stop: threading.Event) -> None:  # noqa: F821
-    """Return when the first folder has news, the poll interval passed, or ``stop`` is set."""
-    deadline = time.monotonic() + mailbox.poll_interval
-    if not mailbox.idle:
-        stop.wait(mailbox.poll_interval)
-        return
-    conn = app.connection(mailbox)
-    try:
-        conn.connect()
-        if not conn.has_idle():
-            stop.wait(max(0.0, deadline - time.monotonic()))
-            return
-        conn.examine(mailbox.folders[0])
-        while not stop.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            # short slices so that a stop request is noticed within a second or so
-            if conn.idle_wait(min(remaining, IDLE_RENEW, 1.0)):
                 log.debug("mailbox %s: IDLE reported news", mailbox.name)
                 return
     except KlachtwachtError as exc:

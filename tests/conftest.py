@@ -147,6 +147,10 @@ class Setup:
             ]
             if "secretary" in box:
                 lines.append(f'secretary = "{box["secretary"]}"')
+            if "poll_interval" in box:
+                lines.append(f"poll_interval = {box['poll_interval']}")
+            if "idle" in box:
+                lines.append(f"idle = {'true' if box['idle'] else 'false'}")
             lines += [
                 "[mailboxes.imap]",
                 'host = "127.0.0.1"',
@@ -181,6 +185,7 @@ class Setup:
 
 
 @pytest.fixture
-def setup(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Setup:
+def setup(tmp_path: Path, db_url: str, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> Setup:
+    """A configuration on a fresh database (SQLite and PostgreSQL) with a capturing SMTP server."""
     monkeypatch.setenv("KW_TEST_PASSWORD", PASSWORD)
-    return Setup(tmp_path=tmp_path, db_url=db_url)
+    return Setup(tmp_path=tmp_path, db_url=db_url, smtp=smtp)

@@ -38,6 +38,7 @@ __all__ = [
     "Lease",
     "RegisterEntry",
     "Effect",
+    "NoticeQuota",
     "MessageState",
     "FINAL_STATES",
     "utcnow",
@@ -229,3 +230,13 @@ class Effect(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("message_pk", "effect", "recipient", name="uq_effect_once"),)
+
+
+class NoticeQuota(Base):
+    """How many notices went to one address on one day (Europe/Amsterdam): the rate limit."""
+
+    __tablename__ = "notice_quota"
+
+    recipient: Mapped[str] = mapped_column(String(320), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

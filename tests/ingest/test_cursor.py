@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.cursor import Cursor, FetchPlan, batches, new_uids, plan_fetch, sequence_set
+from ingest.cursor import Cursor, FetchPlan, batches, new_uids, plan_fetch
 
 # --- plan_fetch ------------------------------------------------------------
 
@@ -108,26 +108,3 @@ def test_no_uids_give_no_batches() -> None:
     assert list(batches([], {}, max_count=10, max_bytes=10)) == []
 
 
-# --- sequence_set ----------------------------------------------------------
-
-
-def test_consecutive_uids_are_written_as_a_range() -> None:
-    assert sequence_set([1, 2, 3, 7]) == "1:3,7"
-
-
-def test_a_single_uid_is_written_alone() -> None:
-    assert sequence_set([42]) == "42"
-
-
-def test_unsorted_and_repeated_uids_are_compacted() -> None:
-    assert sequence_set([9, 3, 4, 3, 10, 11, 5, 20]) == "3:5,9:11,20"
-
-
-def test_no_uids_give_an_empty_set() -> None:
-    assert sequence_set([]) == ""
-
-
-def test_a_long_run_of_uids_stays_short() -> None:
-    """Dovecot refuses a command with thousands of UIDs written out."""
-    uids = list(range(1, 5001)) + list(range(6000, 9001))
-    assert sequence_set(uids) == "1:5000,6000:9000"

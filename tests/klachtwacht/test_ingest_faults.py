@@ -102,21 +102,21 @@ def test_a_folder_that_disappears_is_reported_and_the_rest_is_read(setup: Any, d
 
 
 def test_a_uidvalidity_change_rescans_without_duplicating_or_deleting(setup: Any, dovecot: Any, classifier: Any) -> None:
-    expected = _fill(dovecot, 12)
+    expected = _fill(dovecot, 12, folder="Klachten")
     setup.dovecot = dovecot
-    setup.mailbox("wethouder-devries", "wethouder")
+    setup.mailbox("wethouder-devries", "wethouder", folders=("Klachten",))
     app = setup.app(classifier)
     try:
         run_ingest_once(app)
-        old = dovecot.uidvalidity("wethouder", "INBOX")
-        new = dovecot.recreate_folder("wethouder", "INBOX", keep_messages=True)
+        old = dovecot.uidvalidity("wethouder", "Klachten")
+        new = dovecot.recreate_folder("wethouder", "Klachten", keep_messages=True)
         assert new != old
-        expected |= _fill(dovecot, 2, seed=8)
+        expected |= _fill(dovecot, 2, seed=8, folder="Klachten")
         summary = run_ingest_once(app)
         assert summary["mailboxes"][0]["fetched"] == 14  # the whole folder is read again
         _assert_once(app, expected)
         with app.sessions() as session:
-            cursor = session.get(FolderCursor, ("wethouder-devries", "INBOX"))
+            cursor = session.get(FolderCursor, ("wethouder-devries", "Klachten"))
             assert cursor is not None and cursor.epoch == 2 and cursor.uidvalidity == new
             # the old sightings are kept beside the new ones
             assert session.scalar(select(func.count()).select_from(Sighting).where(Sighting.uidvalidity == old)) == 12

@@ -38,9 +38,10 @@ def _serve(app: Any) -> tuple[threading.Event, threading.Thread]:
 
 @pytest.mark.parametrize("exchange_like", [False, True], ids=["dovecot", "exchange-capabilities"])
 def test_idle_brings_a_new_message_in_without_waiting_for_the_poll(setup: Any, smtp: Any, exchange_like: bool) -> None:
-    with Dovecot(exchange_like=exchange_like) as dovecot:
-        dovecot.add_user("wethouder", "geheim-wachtwoord")
-        dovecot.start()
+    dovecot = Dovecot(exchange_like=exchange_like)
+    dovecot.add_user("wethouder", "geheim-wachtwoord")
+    dovecot.start()
+    try:
         setup.dovecot = dovecot
         setup.smtp = smtp
         setup.mailbox("wethouder-devries", "wethouder", poll_interval=300)
@@ -55,6 +56,8 @@ def test_idle_brings_a_new_message_in_without_waiting_for_the_poll(setup: Any, s
             stop.set()
             thread.join(15)
             app.close()
+    finally:
+        dovecot.close()
 
 
 def test_without_idle_the_periodic_poll_still_finds_new_mail(setup: Any, dovecot: Any, smtp: Any) -> None:

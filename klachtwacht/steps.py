@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers.classifier import Classifier
 from classifiers.records import Classification
-from ingest.records import ParsedMessage
+from ingest.forwarded import forwarded_sender
+from ingest.records import Address, ParsedMessage
 from klachtwacht.config import Config, MailboxConfig, OrganisationConfig
 from klachtwacht.db.models import Message, MessageState, RegisterEntry, Sighting, utcnow
 from klachtwacht.errors import ConfigError
@@ -176,16 +177,27 @@ def _message_id(deps: Dependencies, message_pk: int, effect: str, recipient: str
     return f"<kw.{effect}.{message_pk}.{digest}@{deps.domain}>"
 
 
-def _reply_address(parsed: ParsedMessage) -> str | None:
-    for address in (parsed.reply_to, parsed.sender):
-        if address is not None and "@" in address.address:
-            return address.address
+def _internal_domains(config: Config) -> set[str]:
+    addresses = [config.smtp.sender] + [m.address for m in config.mailboxes] + [m.secretary for m in config.mailboxes if m.secretary]
+    return {a.rsplit("@", 1)[1].lower() for a in addresses}
+
+
+def _citizen(deps: Dependencies, parsed: ParsedMessage) -> Address | None:
+    """Who the letter is for: the sender, or, when a colleague forwarded the mail, its original sender."""
+    own = parsed.reply_to if parsed.reply_to is not None and "@" in parsed.reply_to.address else parsed.sender
+    if own is not None and own.address.rsplit("@", 1)[-1] in _internal_domains(deps.config):
+        original = forwarded_sender(parsed.text)
+        if original is not None and original.address.rsplit("@", 1)[-1] not in _internal_domains(deps.config):
+            return original
+    if own is not None and "@" in own.address:
+        return own
     return None
 
 
 def _notice_block(deps: Dependencies, session: Session, message: Message, parsed: ParsedMessage) -> tuple[str | None, str | None]:
     """``(address, None)`` when the sender may get a notice, else ``(address, reason)``."""
-    address = _reply_address(parsed)
+    citizen = _citizen(deps, parsed)
+    address = citizen.address if citizen else None
     if parsed.is_automatic:
         return address, "automatisch bericht (RFC 3834): geen bericht aan de afzender"
     if address is None:
@@ -204,7 +216,8 @@ def _notice_block(deps: Dependencies, session: Session, message: Message, parsed
 
 
 def _context(deps: Dependencies, message: Message, parsed: ParsedMessage, org: OrganisationConfig, mailboxes: list[str], **extra: Any) -> dict[str, Any]:
-    sender_name = parsed.sender.name if parsed.sender and parsed.sender.name else None
+    citizen = _citizen(deps, parsed)
+    sender_name = citizen.name if citizen and citizen.name else None
     return {
         "org": org,
         "received": local_date(message.received_at),
@@ -261,6 +274,7 @@ def _register(deps: Dependencies, session: Session, message: Message) -> StepRes
     routing = route(home.name, f"{parsed.subject}\n{parsed.text}", deps.routes)
     org = deps.config.organisation(routing.organisation)
     entry = entry_for(sessions, message.id, org, message.received_at, deps.register.name, routing.route)
+    citizen = _citizen(deps, parsed)
     request = RegisterRequest(
         message_pk=message.id,
         number=entry.number,
@@ -268,8 +282,8 @@ def _register(deps: Dependencies, session: Session, message: Message) -> StepRes
         received_at=message.received_at,
         terms=complaint_terms(message.received_at),
         subject=parsed.subject,
-        sender_address=_reply_address(parsed),
-        sender_name=parsed.sender.name if parsed.sender else "",
+        sender_address=citizen.address if citizen else None,
+        sender_name=citizen.name if citizen else "",
         message_id=message.message_id,
         mailboxes=tuple(mailboxes),
         raw=load_raw(session, message.blob_sha256),

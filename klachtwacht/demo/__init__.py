@@ -115,7 +115,7 @@ def run_demo(*, serve: bool = True, keep: bool = False) -> int:
         print()
         print(f"{len(register)} klachten geregistreerd; {len(smtp.messages)} berichten verstuurd:")
         for rcpts, message in smtp.messages:
-            print(f"  aan {', '.join(rcpts)}: {message['Subject']}")
+            print(f"  aan {', '.join(rcpts)}: {str(message['Subject']).strip()}")
         print()
         print(f"configuration: {config_path}")
         print(f"try: klachtwacht --config {config_path} messages list --json")

@@ -223,3 +223,24 @@ def test_a_complaint_seen_later_in_another_mailbox_tells_that_secretary_and_nobo
         assert list_messages(app.sessions)[0]["state"] == "done"
     finally:
         app.close()
+
+
+def test_a_colleagues_forward_of_a_complaint_is_answered_to_the_citizen(setup: Any, dovecot: Any, smtp: Any) -> None:
+    body = (
+        "Ter info.\n\n---------- Doorgestuurd bericht ----------\nVan: Piet Bakker <p.bakker@example.nl>\n"
+        "Datum: ma 16 nov 2026\nOnderwerp: lantaarnpaal\n\nIk heb de lantaarnpaal al drie keer gemeld en niemand doet iets."
+    )
+    raw = _mail("Fw: lantaarnpaal [label:klacht p=0.97]", sender="Secretariaat <secretariaat.devries@gemeente-veenstad.nl>", mid="<fw@example.nl>", body=body)
+    dovecot.append("wethouder", "INBOX", raw)
+    _boxes(setup, dovecot, smtp)
+    app = setup.app(HeaderLabels())
+    try:
+        run_ingest_once(app)
+        mail = _by_recipient(smtp)
+        assert len(mail["p.bakker@example.nl"]) == 1
+        assert "Beste Piet Bakker" in mail["p.bakker@example.nl"][0].get_body(("plain",)).get_content()
+        # the colleague gets only the secretary's notice, not the citizen's letter
+        subjects = [" ".join(str(m["Subject"]).split()) for m in mail["secretariaat.devries@gemeente-veenstad.nl"]]
+        assert len(subjects) == 1 and subjects[0].startswith("Klacht doorgestuurd")
+    finally:
+        app.close()

@@ -77,6 +77,7 @@ class App:
     holder: str = field(default_factory=lease.holder_id)
     backoff: Backoff = Backoff()
     min_retry_backoff_ms: int = 1000
+    queue: str = QUEUE
     _actors: dict[str, dramatiq.Actor[Any, Any]] = field(default_factory=dict, init=False)
     _tokens: dict[str, TokenProvider | None] = field(default_factory=dict, init=False)
 
@@ -109,7 +110,7 @@ class App:
             self.sweep()
 
         for fn, name in ((advance_message, "advance"), (poll, "poll"), (sweep, "sweep")):
-            self._actors[name] = dramatiq.actor(fn, actor_name=f"kw.{name}", queue_name=QUEUE, broker=self.broker, **retry)  # type: ignore[call-overload]
+            self._actors[name] = dramatiq.actor(fn, actor_name=f"kw.{name}", queue_name=self.queue, broker=self.broker, **retry)  # type: ignore[call-overload]
 
     def enqueue(self, message_pks: list[int]) -> None:
         """Ask a worker to advance each message."""

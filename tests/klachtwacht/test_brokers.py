@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+import uuid
 from typing import Any
 
 import pytest
@@ -37,7 +38,9 @@ def broker_app(request: pytest.FixtureRequest, setup: Any, classifier: Any, smtp
     from klachtwacht.steps import build_services
 
     config = load_config(setup.tmp_path / "klachtwacht.toml")
-    app = App(config, build_services(config, classifier), backoff=Backoff(base=0.05, cap=0.5), min_retry_backoff_ms=50)
+    # a queue of its own per test, so nothing left on a shared server can interfere
+    queue = f"kw-test-{uuid.uuid4().hex[:8]}"
+    app = App(config, build_services(config, classifier), backoff=Backoff(base=0.05, cap=0.5), min_retry_backoff_ms=50, queue=queue)
     app.upgrade_schema()
     app.broker.flush_all()
     yield app
@@ -55,13 +58,16 @@ def _store(app: Any, count: int, enqueue: bool = True) -> list[int]:
     return sink.new_message_ids
 
 
-def _run_until_final(app: Any, ids: list[int]) -> list[int]:
+def _run_until_final(app: Any, ids: list[int]) -> list[str]:
+    """The messages that did not reach a final state, with their state and last error."""
     worker = app.worker(threads=2)
     worker.start()
     try:
-        return app.wait_final(ids, timeout=90)
+        pending = app.wait_final(ids, timeout=90)
     finally:
         worker.stop()
+    with app.sessions() as session:
+        return [f"{pk}: {m.state} {m.last_error}" for pk in pending if (m := session.get(Message, pk)) is not None]
 
 
 def test_messages_enqueued_on_the_broker_reach_a_final_state(broker_app: Any) -> None:

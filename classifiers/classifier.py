@@ -26,6 +26,7 @@ __all__ = ["Classifier", "ModelMeta", "DEFAULT_MODEL_DIR", "SUBTYPE_PREFIX", "mo
 DEFAULT_MODEL_DIR = Path(__file__).with_name("model")
 #: Sub-type labels carry this prefix in ``doc.cats``, apart from the three labels.
 SUBTYPE_PREFIX = "sub:"
+EMPTY_PLACEHOLDER = "(leeg)"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n{1,}")
 _LANGUAGE_NAMES = {"en": "Engels", "de": "Duits", "fr": "Frans", "pl": "Pools", "tr": "Turks", "es": "Spaans", "ar": "Arabisch", "uk": "Oekraïens", "ru": "Russisch"}
 _LABEL_NAMES = {"klacht": "een klacht", "beleidsvraag": "een beleidsvraag", "overig": "overig"}
@@ -110,7 +111,9 @@ class Classifier:
         """One pass over ``texts``: calibrated label scores and (optionally) sub-type scores."""
         disable = [] if subtypes else ["textcat_subtype"]
         out = []
-        for doc in self.nlp.pipe(texts, batch_size=64, disable=disable):
+        # an empty text next to others in one batch trips thinc's n-gram counter; its scores are set aside anyway
+        safe = [text if text.strip() else EMPTY_PLACEHOLDER for text in texts]
+        for doc in self.nlp.pipe(safe, batch_size=64, disable=disable):
             raw = [float(doc.cats.get(label, 0.0)) for label in LABELS]
             calibrated = dict(zip(LABELS, apply_temperature(raw, self.meta.temperature)))
             subs = {k[len(SUBTYPE_PREFIX):]: float(v) for k, v in doc.cats.items() if k.startswith(SUBTYPE_PREFIX)}
@@ -177,6 +180,8 @@ class Classifier:
         sentence = self._weightiest_sentence(text, label) if text.strip() and not needs_review else None
         if sentence:
             reasons.append(f"zin die het zwaarst woog voor {_LABEL_NAMES[label]}: '{sentence}'")
+        if not reasons:
+            reasons.append(f"geen herkenbare signaalwoorden: het model beoordeelt de tekst als geheel als {_LABEL_NAMES[label]} ({scores[label]:.0%})")
         subtype = self._subtype_for(label, subtypes, signals)
         return Classification(
             label=label,

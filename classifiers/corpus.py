@@ -62,6 +62,12 @@ def parse_corpus_text(text: str, source: str) -> list[Example]:
     """Parse the records in ``text`` (from file ``source``)."""
     examples = []
     starts = list(_RECORD.finditer(text))
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("### id:") and not _RECORD.match(line):
+            raise CorpusError(f"{source}: line {line_no}: a record header without an id")
+    before = text[: starts[0].start()] if starts else text
+    if before.strip():
+        raise CorpusError(f"{source}: text before the first '### id:' record")
     for i, match in enumerate(starts):
         end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
         chunk = text[match.end() : end].strip("\n")

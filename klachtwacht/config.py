@@ -86,6 +86,8 @@ class SmtpConfig:
     username: str | None = None
     password: Secret | None = None
     timeout: float = 30.0
+    #: Extra CA certificates to trust (an internal mail relay's own CA); None: the system's.
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,9 @@ class OrganisationConfig:
     phone: str | None = None
     website: str | None = None
     templates: str | None = None  # folder with templates that override the defaults
+    #: This organisation's operating points; None: those of [rules], else the model's.
+    register_threshold: float | None = None
+    review_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -351,8 +356,12 @@ class _Reader:
         table = self.table(
             data,
             key,
-            ("name", "display_name", "register_prefix", "complaints_team", "complaints_address", "bezwaar_address", "woo_address", "phone", "website", "templates"),
+            (
+                "name", "display_name", "register_prefix", "complaints_team", "complaints_address", "bezwaar_address",
+                "woo_address", "phone", "website", "templates", "register_threshold", "review_threshold",
+            ),
         )
+        register, review = self.thresholds(table, key)
         prefix = self.get(table, f"{key}.register_prefix", "register_prefix", str, "KL")
         if not prefix.isalnum() or len(prefix) > 10:
             raise self.fail(f"{key}.register_prefix", "use up to 10 letters or digits")
@@ -371,18 +380,25 @@ class _Reader:
             phone=self.get(table, f"{key}.phone", "phone", str, None),
             website=self.get(table, f"{key}.website", "website", str, None),
             templates=templates,
+            register_threshold=register,
+            review_threshold=review,
             **addresses,
         )
 
-    def rules(self, data: Any, organisations: set[str]) -> RulesConfig:
-        table = self.table(data, "rules", ("register_threshold", "review_threshold", "routes", "notices_per_sender_per_day"))
-        register = self.get(table, "rules.register_threshold", "register_threshold", float, None)
-        review = self.get(table, "rules.review_threshold", "review_threshold", float, None)
+    def thresholds(self, table: Mapping[str, Any], key: str) -> tuple[float | None, float | None]:
+        """``register_threshold`` and ``review_threshold`` of a table, each optional, checked."""
+        register = self.get(table, f"{key}.register_threshold", "register_threshold", float, None)
+        review = self.get(table, f"{key}.review_threshold", "review_threshold", float, None)
         for name, value in (("register_threshold", register), ("review_threshold", review)):
             if value is not None and not 0.0 <= value <= 1.0:
-                raise self.fail(f"rules.{name}", "must be between 0 and 1")
+                raise self.fail(f"{key}.{name}", "must be between 0 and 1")
         if register is not None and review is not None and review > register:
-            raise self.fail("rules.review_threshold", f"must not be above rules.register_threshold ({register})")
+            raise self.fail(f"{key}.review_threshold", f"must not be above {key}.register_threshold ({register})")
+        return register, review
+
+    def rules(self, data: Any, organisations: set[str]) -> RulesConfig:
+        table = self.table(data, "rules", ("register_threshold", "review_threshold", "routes", "notices_per_sender_per_day"))
+        register, review = self.thresholds(table, "rules")
         routes = []
         for i, item in enumerate(_array(self, table, "routes", "rules.routes")):
             key = f"rules.routes[{i}]"
@@ -420,8 +436,11 @@ class _Reader:
     def smtp(self, data: Any) -> SmtpConfig:
         key = "smtp"
         table = self.table(
-            data, key, ("host", "port", "sender", "security", "username", "password_env", "password_file", "password", "timeout")
+            data, key, ("host", "port", "sender", "security", "username", "password_env", "password_file", "password", "timeout", "ca_file")
         )
+        ca_file = self.get(table, f"{key}.ca_file", "ca_file", str, None)
+        if ca_file is not None and not Path(ca_file).is_file():
+            raise self.fail(f"{key}.ca_file", f"file {ca_file} does not exist")
         return SmtpConfig(
             host=self.get(table, f"{key}.host", "host", str, SmtpConfig.host),
             port=self.port(table, f"{key}.port", SmtpConfig.port),
@@ -430,6 +449,7 @@ class _Reader:
             username=self.get(table, f"{key}.username", "username", str, None),
             password=self.secret(table, key, "password"),
             timeout=self.positive(table, f"{key}.timeout", "timeout", float, SmtpConfig.timeout),
+            ca_file=ca_file,
         )
 
     def register(self, data: Any) -> RegisterConfig:

@@ -65,6 +65,7 @@ def list_register(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
                     "received_at": entry.received_at.isoformat(),
                     "due": entry.due.isoformat(),
                     "refusal_due": entry.refusal_due.isoformat(),
+                    "extended_due": entry.extended_due.isoformat() if entry.extended_due else None,
                     "organisation": entry.organisation,
                     "status": entry.status,
                     "backend": entry.backend,

@@ -50,7 +50,7 @@ class Dependencies:
 
     config: Config
     classifier: Classifier
-    thresholds: Thresholds
+    thresholds: dict[str, Thresholds]  # per organisation
     routes: tuple[Route, ...]
     register: RegisterBackend
     mailer: Mailer
@@ -69,7 +69,7 @@ def build_services(config: Config, classifier: Classifier | None = None) -> Serv
     deps = Dependencies(
         config=config,
         classifier=model,
-        thresholds=_thresholds(config, model),
+        thresholds={org.name: _thresholds(config, org, model) for org in organisations},
         routes=tuple(Route(r.name, r.organisation, r.topics, r.from_organisations) for r in config.rules.routes),
         register=make_backend(config, mailer),
         mailer=mailer,
@@ -79,15 +79,25 @@ def build_services(config: Config, classifier: Classifier | None = None) -> Serv
     return Services(steps=steps, deps=deps)
 
 
-def _thresholds(config: Config, model: Classifier) -> Thresholds:
-    """The organisation's thresholds where set, the model's operating points otherwise."""
-    register = config.rules.register_threshold if config.rules.register_threshold is not None else model.meta.register_threshold
-    review = config.rules.review_threshold if config.rules.review_threshold is not None else model.meta.review_threshold
+def _thresholds(config: Config, org: OrganisationConfig, model: Classifier) -> Thresholds:
+    """The organisation's thresholds, else those of [rules], else the model's operating points."""
+    key = f"organisations.{org.name}" if config.organisations else "rules"
+
+    def pick(name: str) -> tuple[float, str]:
+        for value, where in ((getattr(org, name), f"{key}.{name}"), (getattr(config.rules, name), f"rules.{name}")):
+            if value is not None:
+                return value, where
+        return getattr(model.meta, name), ""
+
+    (register, register_key), (review, review_key) = pick("register_threshold"), pick("review_threshold")
     try:
         return Thresholds(register=register, review=review)
     except ValueError as exc:
-        key = "rules.review_threshold" if config.rules.review_threshold is not None else "rules.register_threshold"
-        raise ConfigError(config.path, key, f"{exc} (the model's operating points are register {model.meta.register_threshold}, review {model.meta.review_threshold})") from exc
+        raise ConfigError(
+            config.path,
+            review_key or register_key or "rules.review_threshold",
+            f"{exc} (the model's operating points are register {model.meta.register_threshold}, review {model.meta.review_threshold})",
+        ) from exc
 
 
 def _sessions(session: Session) -> sessionmaker[Session]:
@@ -140,7 +150,8 @@ NEXT_STATE = {
 
 def decide_step(session: Session, message: Message, services: Services) -> StepResult:
     deps: Dependencies = services.deps
-    decision = decide(parsed_of(message), _classification(message), deps.thresholds)
+    org = _home_organisation(deps, _mailboxes(session, message))
+    decision = decide(parsed_of(message), _classification(message), deps.thresholds[org.name])
     return StepResult(
         NEXT_STATE[decision.action],
         {"decision": decision.action, "decided_by": decision.by, "decision_reason": decision.reason},

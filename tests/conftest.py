@@ -147,6 +147,8 @@ class Setup:
             ]
             if "secretary" in box:
                 lines.append(f'secretary = "{box["secretary"]}"')
+            if "organisation" in box:
+                lines.append(f'organisation = "{box["organisation"]}"')
             if "poll_interval" in box:
                 lines.append(f"poll_interval = {box['poll_interval']}")
             if "idle" in box:

@@ -84,14 +84,15 @@ class Mailer:
         cfg = self.config
         message = self.build(mail)
         try:
+            context = ssl.create_default_context(cafile=cfg.ca_file)
             if cfg.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
+                client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
             else:
                 client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
             with client:
                 client.ehlo()
                 if cfg.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=context)
                     client.ehlo()
                 if cfg.username:
                     client.login(cfg.username, cfg.password.reveal() if cfg.password else "")

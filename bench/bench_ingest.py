@@ -150,10 +150,11 @@ def main() -> None:
     messages = build_messages(args.messages)
     sizes = sorted(len(m) for m in messages)
     print(f"{len(messages)} messages, {sum(sizes) / 1e6:.0f} MB, median {sizes[len(sizes) // 2] / 1e3:.0f} KB, max {sizes[-1] / 1e3:.0f} KB")
-    with Dovecot() as dovecot:
-        for user in USERS:
-            dovecot.add_user(user, PASSWORD)
-        dovecot.start()
+    dovecot = Dovecot()
+    for user in USERS:
+        dovecot.add_user(user, PASSWORD)
+    dovecot.start()
+    try:
         for i, user in enumerate(USERS):
             dovecot.fast_fill(user, "INBOX", messages[i::3])
         with tempfile.TemporaryDirectory() as tmp:
@@ -175,6 +176,8 @@ def main() -> None:
                     env=env, capture_output=True, text=True, check=True,
                 )
                 results[phase] = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        dovecot.close()
     bare, full = results["bare"], results["full"]
     for name, r in (("bare fetch+parse", bare), (f"klachtwacht ingestion ({args.db})", full)):
         print(f"{name:34} {r['messages']:6d} messages in {r['seconds']:7.1f} s = {r['messages'] / r['seconds']:7.0f} msg/s, peak RSS {r['peak_rss_mb']:.0f} MB")

@@ -19,6 +19,7 @@ from classifiers.language import SUPPORTED, detect_language
 from classifiers.metrics import apply_temperature
 from classifiers.prepare import Prepared, prepare
 from classifiers.records import LABELS, Classification
+from ingest.records import ParsedMessage
 from klachtwacht.errors import ClassifierError
 
 __all__ = ["Classifier", "ModelMeta", "DEFAULT_MODEL_DIR", "SUBTYPE_PREFIX", "model_input"]
@@ -27,6 +28,8 @@ DEFAULT_MODEL_DIR = Path(__file__).with_name("model")
 #: Sub-type labels carry this prefix in ``doc.cats``, apart from the three labels.
 SUBTYPE_PREFIX = "sub:"
 EMPTY_PLACEHOLDER = "(leeg)"
+#: Parse defects that mean the text may be incomplete or garbled (stdlib defect names, our own words).
+DAMAGE_MARKERS = ("BoundaryNotFound", "MissingHeaderBodySeparator", "InvalidBase64", "MultipartInvariantViolation", "could not be read", "could not be decoded", "without an end line")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n{1,}")
 _LANGUAGE_NAMES = {"en": "Engels", "de": "Duits", "fr": "Frans", "pl": "Pools", "tr": "Turks", "es": "Spaans", "ar": "Arabisch", "uk": "Oekraïens", "ru": "Russisch"}
 _LABEL_NAMES = {"klacht": "een klacht", "beleidsvraag": "een beleidsvraag", "overig": "overig"}
@@ -131,30 +134,53 @@ class Classifier:
         return max(("beleidsvraag", "overig"), key=lambda label: scores[label])
 
     # -- the whole judgment ----------------------------------------------------
-    def classify(self, subject: str, body: str, *, auto_signals: Sequence[str] = (), attachments: int = 0) -> Classification:
+    def classify(
+        self, subject: str, body: str, *, auto_signals: Sequence[str] = (), attachments: int = 0, defects: Sequence[str] = ()
+    ) -> Classification:
         """Judge one message."""
-        return self.classify_many([(subject, body, tuple(auto_signals), attachments)])[0]
+        return self.classify_many([(subject, body, tuple(auto_signals), attachments, tuple(defects))])[0]
 
-    def classify_many(self, items: Iterable[tuple[str, str, Sequence[str], int]]) -> list[Classification]:
-        """Judge many messages at once: ``(subject, body, auto_signals, attachment count)`` each."""
-        items = list(items)
-        prepared = [model_input(subject or "", body or "") for subject, body, _, _ in items]
+    def classify_parsed(self, parsed: ParsedMessage) -> Classification:
+        """Judge a parsed message: its subject, text, automatic-mail signals, attachments and defects."""
+        return self.classify(parsed.subject, parsed.text, auto_signals=parsed.auto_signals, attachments=len(parsed.attachments), defects=parsed.defects)
+
+    def classify_many(self, items: Iterable[tuple[Any, ...]]) -> list[Classification]:
+        """Judge many messages at once: ``(subject, body, auto_signals, attachment count[, defects])`` each."""
+        items = [tuple(item) + ((),) * (5 - len(item)) for item in items]
+        prepared = [model_input(subject or "", body or "") for subject, body, *_ in items]
         texts = [p.text for p in prepared]
         results = []
-        for (subject, body, signals, attachments), prep, (score, sub) in zip(items, prepared, self._run(texts, subtypes=True)):
-            results.append(self._judge(prep, score, sub, tuple(signals), attachments))
+        for (subject, body, signals, attachments, defects), prep, (score, sub) in zip(items, prepared, self._run(texts, subtypes=True)):
+            empty_body = not (body or "").strip()
+            results.append(self._judge(prep, score, sub, tuple(signals), attachments, empty_body, tuple(defects)))
         return results
 
-    def _judge(self, prep: Prepared, scores: dict[str, float], subtypes: dict[str, float], signals: tuple[str, ...], attachments: int) -> Classification:
+    def _judge(
+        self,
+        prep: Prepared,
+        scores: dict[str, float],
+        subtypes: dict[str, float],
+        signals: tuple[str, ...],
+        attachments: int,
+        empty_body: bool,
+        defects: tuple[str, ...],
+    ) -> Classification:
         text = prep.text
         reasons: list[str] = []
         needs_review = False
         language = "nl"
         words = len(text.split())
+        damage = [d for d in defects if any(marker in d for marker in DAMAGE_MARKERS)]
+        if damage:
+            needs_review = True
+            reasons.append(f"het bericht is beschadigd ({len(damage)} gebrek(en), o.a. {damage[0][:80]}): ter beoordeling")
+        if empty_body and attachments:
+            needs_review = True
+            reasons.append("geen tekst in het bericht, alleen een bijlage: ter beoordeling")
         if not text.strip():
-            reasons.append("geen tekst om te beoordelen" + (" (alleen een bijlage)" if attachments else " (leeg bericht)"))
+            if not attachments:
+                reasons.append("geen tekst om te beoordelen (leeg bericht)")
             scores = {"klacht": 0.0, "beleidsvraag": 0.0, "overig": 1.0}
-            needs_review = attachments > 0
         elif _is_binary_junk(text):
             reasons.append("de tekst is onleesbaar (binaire gegevens of een verkeerde tekenset)")
             needs_review = True

@@ -86,18 +86,18 @@ def classify_eml(model: Any, raw: bytes) -> dict[str, Any]:
     try:
         parsed = parse_message(raw)
     except ParseError as exc:
+        third = round(1 / 3, 4)
         return {
             "label": "overig",
-            "confidence": 0.0,
-            "scores": {"klacht": 0.0, "beleidsvraag": 0.0, "overig": 1.0},
+            "confidence": third,
+            "scores": {"klacht": round(1 - 2 * third, 4), "beleidsvraag": third, "overig": third},
             "reasons": [f"het bericht is niet te lezen en gaat ter beoordeling: {exc}"],
             "model": model.meta.model_id,
             "subtype": None,
             "language": "und",
             "needs_review": True,
         }
-    result = model.classify(parsed.subject, parsed.text, auto_signals=parsed.auto_signals, attachments=len(parsed.attachments))
-    return result.to_dict()
+    return model.classify_parsed(parsed).to_dict()
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

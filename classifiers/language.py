@@ -27,6 +27,19 @@ _SETS = {lang: frozenset(words) for lang, words in _STOPWORDS.items()}
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+#: Scripts that name their language well enough for routing to review.
+_SCRIPTS = (
+    ("ja", re.compile(r"[\u3040-\u30FF]")),  # kana before CJK: Japanese mixes both
+    ("zh", re.compile(r"[\u4E00-\u9FFF]")),
+    ("ko", re.compile(r"[\uAC00-\uD7AF]")),
+    ("el", re.compile(r"[\u0370-\u03FF]")),
+    ("he", re.compile(r"[\u0590-\u05FF]")),
+)
+#: Fewer letters than this is too little text to name a language.
+_MIN_LETTERS = 10
+#: Letters only Ukrainian uses (і ї є ґ) and letters Ukrainian does not use (ы э ъ ё).
+_UKRAINIAN_ONLY = re.compile(r"[іїєґІЇЄҐ]")
+_RUSSIAN_ONLY = re.compile(r"[ыэъёЫЭЪЁ]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +51,21 @@ class LanguageGuess:
 def detect_language(text: str) -> LanguageGuess:
     """Guess the language of ``text`` from its function words and script."""
     sample = text[:5000]
-    letters = sum(ch.isalpha() for ch in sample) or 1
+    letters = sum(ch.isalpha() for ch in sample)
+    words = [w.lower() for w in _WORD.findall(sample)]
+    if letters < _MIN_LETTERS or (len(words) < 3 and not any(pattern.search(sample) for _, pattern in _SCRIPTS)):
+        return LanguageGuess("und", 0.0)
     if len(_ARABIC.findall(sample)) / letters > 0.3:
         return LanguageGuess("ar", 1.0)
     if len(_CYRILLIC.findall(sample)) / letters > 0.3:
-        counts_uk = sum(1 for w in _WORD.findall(sample.lower()) if w in _SETS["uk"])
-        return LanguageGuess("uk" if counts_uk else "ru", 1.0)
-    words = [w.lower() for w in _WORD.findall(sample)]
-    if len(words) < 3:
-        return LanguageGuess("und", 0.0)
+        # і/ї/є make up about 6% of Ukrainian letters; Cyrillic text without them is not Ukrainian
+        uk_letters, ru_letters = len(_UKRAINIAN_ONLY.findall(sample)), len(_RUSSIAN_ONLY.findall(sample))
+        if uk_letters > ru_letters:
+            return LanguageGuess("uk", uk_letters / (uk_letters + ru_letters))
+        return LanguageGuess("ru", ru_letters / (uk_letters + ru_letters) if ru_letters else 0.5)
+    for language, pattern in _SCRIPTS:
+        if len(pattern.findall(sample)) / letters > 0.3:
+            return LanguageGuess(language, 1.0)
     counts = {lang: sum(1 for w in words if w in stop) for lang, stop in _SETS.items()}
     total = sum(counts.values())
     if total == 0:

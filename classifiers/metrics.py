@@ -110,9 +110,9 @@ def choose_thresholds(truth: Sequence[str], p_klacht: Sequence[float], *, catch:
     klacht_scores = sorted(p for t, p in zip(truth, p_klacht) if t == "klacht")
     if not klacht_scores:
         return 0.9, 0.1
-    allowed_misses = int((1.0 - catch) * len(klacht_scores))
-    review = max(0.01, klacht_scores[allowed_misses] - 1e-6)
-    review = round(review - 0.00005, 4)  # rounded down, so the catch rate holds for the stored value
+    allowed_misses = int(round((1.0 - catch) * len(klacht_scores), 6))  # 4.999999 is 5 misses, not 4
+    review = max(0.0, klacht_scores[allowed_misses] - 1e-6)
+    review = max(0.0, round(review - 0.00005, 4))  # rounded down, so the catch rate holds for the stored value
     pairs = sorted(zip(p_klacht, truth), reverse=True)
     register = 1.0
     for candidate in sorted({p for p, _ in pairs if p >= review}, reverse=True):

@@ -2,7 +2,7 @@
 
 Keeps the newest part of a reply chain and drops quoted history
 ("Op ... schreef ...:", "> " lines, Outlook "Van:/Verzonden:/Aan:/Onderwerp:"
-blocks), signatures, disclaimers and "Verzonden vanaf mijn iPhone". When a
+blocks), signatures, disclaimer paragraphs and "Verzonden vanaf mijn iPhone". When a
 message is a forward with little or no text of its own, the forwarded
 content is what gets classified. Pure functions over strings.
 """
@@ -20,35 +20,50 @@ MAX_CHARS = 20_000
 OWN_TEXT_FORWARD_LIMIT = 200
 
 _FORWARD_MARKERS = re.compile(
-    r"^\s*(?:-{2,}\s*(?:doorgestuurd bericht|forwarded message|oorspronkelijk bericht|original message|message transféré|weitergeleitete nachricht|ursprüngliche nachricht)\s*-{2,}"
+    r"^\s*(?:-{2,}\s*(?:doorgestuurd bericht|forwarded message|oorspronkelijk bericht|original message|message transféré|message d'origine|weitergeleitete nachricht|ursprüngliche nachricht)\s*-{2,}"
     r"|begin (?:doorgestuurd|forwarded) (?:bericht|message)\s*:?)\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
+#: Outlook writes "-----Oorspronkelijk bericht-----" above replies and forwards alike.
+_AMBIGUOUS_MARKER = re.compile(r"oorspronkelijk bericht|original message|message d'origine|ursprüngliche nachricht", re.IGNORECASE)
 _OUTLOOK_BLOCK = re.compile(
     r"^\s*\*?(?:van|from|de|von)\s*:\*?\s.+\n(?:.*\n){0,3}?\s*\*?(?:verzonden|sent|datum|date|envoyé|gesendet)\s*:\*?\s.*$",
     re.IGNORECASE | re.MULTILINE,
 )
+# "Op ma 3 mrt. 2026 om 14:02 schreef Jan <jan@x.nl>:", possibly wrapped over
+# up to three lines; Apple Mail: "... heeft Jan het volgende geschreven:".
 _REPLY_HEADER = re.compile(
-    r"^\s*(?:op|on|am|le)\s.{4,200}?(?:schreef|wrote|schrieb|a écrit)\s*(?:.{0,120})?:\s*$",
-    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+    r"^[ \t]*(?:op|on|am|le)[ \t]+(?:[^\n]{0,200}\n){0,2}?[^\n]{0,200}?"
+    r"\b(?:schreef|wrote|schrieb|a\s+écrit|het\s+volgende\s+geschreven)\b"
+    r"(?:[^\n]{0,160}\n)?[^\n]{0,160}?:[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
 )
-_FORWARD_SUBJECT = re.compile(r"^\s*(?:fw|fwd|doorst|tr|wg|dr)\s*:", re.IGNORECASE)
-_REPLY_SUBJECT = re.compile(r"^\s*(?:re|antw|aw|sv)\s*:\s*", re.IGNORECASE)
+#: A real reply header carries a time, a numeric date or an address; "Op 12 januari ... schreef mij:" in prose does not.
+_REPLY_HEADER_EVIDENCE = re.compile(r"\d{1,2}[:.]\d{2}|\d{1,2}[-/]\d{1,2}[-/]\d{2,4}|@")
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:fw|fwd|doorst|tr|wg|dr)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
+_REPLY_SUBJECT = re.compile(r"^\s*(?:re|antw|aw|sv)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
+#: Any run of reply and forward prefixes: "RE: Fw: Re: ", "AW: WG: ", "Re[2]: ".
+_SUBJECT_PREFIXES = re.compile(r"^(?:\s*(?:re|antw|aw|sv|fw|fwd|doorst|tr|wg|dr)\s*(?:\[\d+\])?\s*:)+\s*", re.IGNORECASE)
 _SENT_FROM = re.compile(
-    r"^\s*(?:verzonden|gestuurd|sent|envoyé|gesendet)\s+(?:vanaf|van|met|from|via|de|von)\s+(?:mijn|my|mon|meinem)?\s*.{0,40}$",
+    r"^\s*(?:(?:verzonden|verstuurd|gestuurd|sent|envoyé|gesendet)\s+(?:vanaf|van|met|from|via|de|von)\s+(?:mijn|my|mon|meinem)?\s*.{0,40}"
+    r"|(?:get|download)\s+outlook\s+(?:for|voor)\s+(?:android|ios)|outlook\s+voor\s+(?:android|ios)\s+downloaden)\s*$",
     re.IGNORECASE,
 )
 _DISCLAIMER = re.compile(
     r"(?:dit (?:e-?mail)?bericht is (?:uitsluitend|alleen) bestemd|aan (?:de inhoud van )?dit bericht kunnen geen rechten|"
     r"de informatie (?:verzonden )?(?:in|met) dit (?:e-?mail)?bericht|this e-?mail and any attachments|"
-    r"is intended (?:solely|only) for the (?:use of the )?addressee|disclaimer:|denk aan het milieu voordat u)",
+    r"dit (?:e-?mail)?bericht (?:en (?:eventuele|de) bijlagen? )?(?:is|zijn) vertrouwelijk|"
+    r"is intended (?:solely|only) for the (?:use of the )?(?:addressee|intended recipient)|disclaimer:|denk aan het milieu voordat u)",
     re.IGNORECASE,
 )
 _SIGNOFF = re.compile(
     r"^\s*(?:met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|hoogachtend|mvg|m\.v\.g\.|groet(?:en|jes)?|kind regards|best regards|regards|sincerely|yours sincerely|vr\.?\s*gr\.?)\s*[,.!]?\s*$",
     re.IGNORECASE,
 )
-_HEADER_LINE = re.compile(r"^\s*\*?(?:van|from|aan|to|cc|bcc|onderwerp|subject|verzonden|sent|datum|date|betreft)\s*:\*?.*$", re.IGNORECASE)
+_HEADER_LINE = re.compile(
+    r"^\s*\*?(?:van|from|aan|to|cc|bcc|onderwerp|subject|verzonden|sent|datum|date|betreft|von|an|gesendet|betreff|de|à|envoyé|objet)\s*:\*?.*$",
+    re.IGNORECASE,
+)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -91,7 +106,7 @@ def prepare(body: str, subject: str = "") -> Prepared:
     text, dropped_signature = _strip_tail(text)
     text = _BLANK_RUNS.sub("\n\n", text).strip()
 
-    clean_subject = _REPLY_SUBJECT.sub("", _FORWARD_SUBJECT.sub("", subject or "")).strip()
+    clean_subject = _SUBJECT_PREFIXES.sub("", subject or "").strip()
     if clean_subject and clean_subject.lower() not in text[:300].lower():
         text = f"{clean_subject}.\n{text}" if text else clean_subject
     truncated = len(text) > MAX_CHARS
@@ -101,7 +116,7 @@ def prepare(body: str, subject: str = "") -> Prepared:
 def _forward_split(text: str, subject: str) -> tuple[str, str] | None:
     """``(own text, forwarded text)`` when ``text`` holds a forward, else None."""
     marker = _FORWARD_MARKERS.search(text)
-    if marker is not None:
+    if marker is not None and not (_AMBIGUOUS_MARKER.search(marker.group(0)) and _REPLY_SUBJECT.match(subject or "")):
         return text[: marker.start()], text[marker.end():]
     if _FORWARD_SUBJECT.match(subject or ""):
         block = _OUTLOOK_BLOCK.search(text)
@@ -124,7 +139,8 @@ def _strip_forward_headers(inner: str) -> str:
 
 def _newest_part(text: str) -> tuple[str, bool]:
     """The text above the first quoted-history marker, and whether anything was cut."""
-    cuts = [m.start() for m in (_REPLY_HEADER.search(text), _OUTLOOK_BLOCK.search(text), _FORWARD_MARKERS.search(text)) if m is not None]
+    reply = next((m for m in _REPLY_HEADER.finditer(text) if _REPLY_HEADER_EVIDENCE.search(m.group(0)) and text[: m.start()].strip()), None)
+    cuts = [m.start() for m in (reply, _OUTLOOK_BLOCK.search(text), _FORWARD_MARKERS.search(text)) if m is not None]
     cuts = [c for c in cuts if text[:c].strip()]
     if not cuts:
         return text, False
@@ -132,18 +148,20 @@ def _newest_part(text: str) -> tuple[str, bool]:
 
 
 def _strip_tail(text: str) -> tuple[str, bool]:
-    """Remove "Sent from", disclaimers, the "-- " signature and the sign-off block."""
+    """Remove "Sent from", disclaimer paragraphs, the "-- " signature and the sign-off block."""
     lines = text.split("\n")
     dropped = False
     out: list[str] = []
     for line in lines:
-        if line.rstrip() == "--" or line == "-- ":
+        if line.rstrip() == "--":
             dropped = True
             break
-        if _SENT_FROM.match(line) or _DISCLAIMER.search(line):
+        if _SENT_FROM.match(line):
             dropped = True
             continue
         out.append(line)
+    out, disclaimer = _drop_disclaimers(out)
+    dropped = dropped or disclaimer
     # a sign-off ("Met vriendelijke groet") in the last lines ends the message
     body_chars = 0
     for index, line in enumerate(out):
@@ -153,3 +171,27 @@ def _strip_tail(text: str) -> tuple[str, bool]:
             break
         body_chars += len(line.strip())
     return "\n".join(out), dropped
+
+
+def _drop_disclaimers(lines: list[str]) -> tuple[list[str], bool]:
+    """``lines`` without every paragraph (lines between blank lines) that holds disclaimer wording."""
+    out: list[str] = []
+    paragraph: list[str] = []
+    dropped = False
+
+    def flush() -> None:
+        nonlocal dropped
+        if any(_DISCLAIMER.search(line) for line in paragraph):
+            dropped = True
+        else:
+            out.extend(paragraph)
+        paragraph.clear()
+
+    for line in lines:
+        if line.strip():
+            paragraph.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return out, dropped

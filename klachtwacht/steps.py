@@ -122,7 +122,7 @@ def _classification(message: Message) -> Classification:
 def classify_step(session: Session, message: Message, services: Services) -> StepResult:
     deps: Dependencies = services.deps
     parsed = parsed_of(message)
-    result = deps.classifier.classify(parsed.subject, parsed.text, auto_signals=parsed.auto_signals, attachments=len(parsed.attachments))
+    result = deps.classifier.classify_parsed(parsed)
     return StepResult(
         S.CLASSIFIED,
         {

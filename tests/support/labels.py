@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from classifiers.records import Classification
+from ingest.records import ParsedMessage
 
 __all__ = ["HeaderLabels"]
 
@@ -25,6 +26,9 @@ class HeaderLabels:
     """Reads ``[label:klacht p=0.97 sub=bejegening]`` from the subject line."""
 
     meta = _Meta()
+
+    def classify_parsed(self, parsed: ParsedMessage) -> Classification:
+        return self.classify(parsed.subject, parsed.text)
 
     def classify(self, subject: str, body: str, *, auto_signals: Sequence[str] = (), attachments: int = 0) -> Classification:
         label, p, sub = "overig", 0.9, None

@@ -118,13 +118,12 @@ def latency(count: int, db: str) -> None:
 
 
 def backlog(count: int, db: str) -> None:
-    import zlib
-
     from sqlalchemy import func, insert, select
 
     from classifiers.corpus import load_corpus
     from ingest.identity import sha256_hex
     from klachtwacht.db.models import FINAL_STATES, Message, MessageState, RawBlob, Sighting, utcnow
+    from klachtwacht.intake import compress
     from klachtwacht.runtime import App
     from klachtwacht.steps import build_services
     from support.mail import make_mail
@@ -147,7 +146,7 @@ def backlog(count: int, db: str) -> None:
             raw = make_mail(example, message_id=f"<backlog-{i}@example.nl>", sender=f"Burger {i} <burger{i}@example.nl>")
             digest = sha256_hex(raw)
             parsed = parse_message(raw)
-            rows_b.append({"sha256": digest, "size": len(raw), "data": zlib.compress(raw), "stored_at": utcnow()})
+            rows_b.append({"sha256": digest, "size": len(raw), "data": compress(raw), "stored_at": utcnow()})
             rows_m.append(
                 {
                     "id": i + 1, "identity": f"mid:<backlog-{i}@example.nl>", "message_id": f"<backlog-{i}@example.nl>", "blob_sha256": digest,

@@ -180,6 +180,8 @@ class IngestConfig:
     #: How long ``ingest --once`` waits for messages to reach a final state.
     wait_timeout: float = 600.0
     lease_seconds: float = 120.0
+    #: Processes that parse a freshly fetched batch (1: parse in the poller itself).
+    parse_processes: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -474,7 +476,7 @@ class _Reader:
 
     def ingest(self, data: Any) -> IngestConfig:
         key = "ingest"
-        table = self.table(data, key, ("batch_size", "batch_bytes", "stuck_after", "wait_timeout", "lease_seconds"))
+        table = self.table(data, key, ("batch_size", "batch_bytes", "stuck_after", "wait_timeout", "lease_seconds", "parse_processes"))
         d = IngestConfig()
         return IngestConfig(
             batch_size=self.positive(table, f"{key}.batch_size", "batch_size", int, d.batch_size),
@@ -482,6 +484,7 @@ class _Reader:
             stuck_after=self.positive(table, f"{key}.stuck_after", "stuck_after", float, d.stuck_after),
             wait_timeout=self.positive(table, f"{key}.wait_timeout", "wait_timeout", float, d.wait_timeout),
             lease_seconds=self.positive(table, f"{key}.lease_seconds", "lease_seconds", float, d.lease_seconds),
+            parse_processes=self.positive(table, f"{key}.parse_processes", "parse_processes", int, d.parse_processes),
         )
 
     def address(self, value: str, key: str) -> str:

@@ -26,7 +26,7 @@ from klachtwacht.errors import KlachtwachtError, ParseError, RetryableError
 from klachtwacht.intake import load_raw
 from klachtwacht.states import record_transition
 
-__all__ = ["Services", "StepResult", "advance", "MAX_ATTEMPTS"]
+__all__ = ["Services", "StepResult", "advance", "commit_many", "parse_outcome", "parse_result", "parse_step", "MAX_ATTEMPTS"]
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +64,45 @@ class Services:
     deps: Any = None  # what the steps need (classifier, register, mailer, ...), see klachtwacht.steps
 
 
-def parse_step(session: Session, message: Message, services: Services) -> StepResult:
-    """fetched -> parsed, or quarantined with the reason when the bytes cannot be parsed."""
-    raw = load_raw(session, message.blob_sha256)
+def parse_outcome(raw: bytes) -> ParsedMessage | str:
+    """The parsed record, or the reason the bytes cannot be parsed (plain values, so a process pool can return them)."""
     try:
-        parsed = parse_message(raw)
+        return parse_message(raw)
     except ParseError as exc:
-        return StepResult(S.QUARANTINED, {"last_error": str(exc)}, reason=f"niet te lezen: {exc}")
+        return str(exc)
+
+
+def parse_result(outcome: ParsedMessage | str, message_id: str | None) -> StepResult:
+    """fetched -> parsed with the record, or quarantined with the reason."""
+    if isinstance(outcome, str):
+        return StepResult(S.QUARANTINED, {"last_error": outcome}, reason=f"niet te lezen: {outcome}")
     return StepResult(
         S.PARSED,
         {
-            "parsed": parsed_to_dict(parsed),
-            "subject": parsed.subject[:2000],
-            "sender": parsed.sender.address[:320] if parsed.sender else None,
-            "message_id": message.message_id or parsed.message_id,
+            "parsed": parsed_to_dict(outcome),
+            "subject": outcome.subject[:2000],
+            "sender": outcome.sender.address[:320] if outcome.sender else None,
+            "message_id": message_id or outcome.message_id,
         },
     )
+
+
+def parse_step(session: Session, message: Message, services: Services) -> StepResult:
+    """fetched -> parsed, or quarantined with the reason when the bytes cannot be parsed."""
+    return parse_result(parse_outcome(load_raw(session, message.blob_sha256)), message.message_id)
+
+
+def commit_many(sessions: sessionmaker[Session], results: list[tuple[int, str, StepResult]], actor: str) -> list[int]:
+    """Store many ``(message, expected state, result)`` in one transaction, each guarded as in :func:`advance`.
+
+    Returns the messages whose result was stored; the others had moved on.
+    """
+    stored = []
+    with sessions.begin() as session:
+        for message_pk, expected, result in results:
+            if _apply(session, message_pk, expected, result, actor):
+                stored.append(message_pk)
+    return stored
 
 
 def parsed_of(message: Message) -> ParsedMessage:
@@ -122,16 +145,25 @@ def advance(sessions: sessionmaker[Session], services: Services, message_pk: int
 def _commit(sessions: sessionmaker[Session], message_pk: int, expected: str, result: StepResult, actor: str) -> bool:
     """Store ``result`` if the message is still in ``expected``; False when someone else moved it."""
     with sessions.begin() as session:
-        values = dict(result.values)
-        values.update(state=result.to_state, state_changed_at=utcnow(), attempts=0)
-        condition = [Message.id == message_pk, Message.state == expected]
-        if result.guard is not None:
-            condition.append(result.guard)
-        done = session.execute(update(Message).where(*condition).values(**values))
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        stored = _apply(session, message_pk, expected, result, actor)
+        if not stored:
             session.rollback()
-            return False
-        record_transition(session, message_pk, expected, result.to_state, actor=actor, reason=result.reason)
+        return stored
+
+
+def _apply(session: Session, message_pk: int, expected: str, result: StepResult, actor: str) -> bool:
+    """The guarded update of one message and its history row, inside the caller's transaction."""
+    values = dict(result.values)
+    values.update(state=result.to_state, state_changed_at=utcnow(), attempts=0)
+    table = Message.__table__
+    condition = [table.c.id == message_pk, table.c.state == expected]
+    if result.guard is not None:
+        condition.append(result.guard)
+    # a Core UPDATE: no ORM bookkeeping, so a batch of them stays cheap
+    done = session.execute(update(table).where(*condition).values(**values))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    record_transition(session, message_pk, expected, result.to_state, actor=actor, reason=result.reason)
     return True
 
 

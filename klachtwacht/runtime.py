@@ -27,10 +27,11 @@ from ingest.tokens import MsalTokenProvider, StaticTokenProvider, TokenProvider
 from klachtwacht import lease
 from klachtwacht.config import Config, MailboxConfig
 from klachtwacht.db import make_engine, make_sessionmaker, upgrade
-from klachtwacht.db.models import FINAL_STATES, Message
+from klachtwacht.db.models import FINAL_STATES, Message, MessageState
 from klachtwacht.errors import ConfigError, KlachtwachtError, RetryableError
 from klachtwacht.intake import DatabaseSink
-from klachtwacht.pipeline import Services, advance
+from klachtwacht.parsepool import ParsePool
+from klachtwacht.pipeline import Services, advance, commit_many, parse_result, parse_step
 
 __all__ = ["App", "make_broker", "token_provider", "run_ingest_once"]
 
@@ -80,6 +81,7 @@ class App:
     queue: str = QUEUE
     _actors: dict[str, dramatiq.Actor[Any, Any]] = field(default_factory=dict, init=False)
     _tokens: dict[str, TokenProvider | None] = field(default_factory=dict, init=False)
+    _pool: ParsePool | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.config.database.url)
@@ -148,10 +150,14 @@ class App:
                     seen.extend(pks)
                 self.enqueue(pks)
 
-            def renew() -> None:  # a long first poll outlives the lease otherwise
-                lease.acquire(self.sessions, lease_name, self.holder, self.config.ingest.lease_seconds)
+            renewed = [time.monotonic()]
 
-            sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new, on_batch=renew)
+            def renew() -> None:  # a long first poll outlives the lease otherwise
+                if time.monotonic() - renewed[0] > self.config.ingest.lease_seconds / 3:
+                    lease.acquire(self.sessions, lease_name, self.holder, self.config.ingest.lease_seconds)
+                    renewed[0] = time.monotonic()
+
+            sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new, on_batch=renew, on_stored=self._parse_stored)
             return poll_mailbox(
                 mailbox.name,
                 self.connection(mailbox),
@@ -164,6 +170,19 @@ class App:
             )
         finally:
             lease.release(self.sessions, lease_name, self.holder)
+
+    def _parse_stored(self, stored: list[tuple[int, bytes, str | None]]) -> list[int] | None:
+        """Parse a just-stored batch at once (see :mod:`klachtwacht.parsepool`); return the messages with work left."""
+        if self.services.steps.get(MessageState.FETCHED) is not parse_step:
+            return None
+        if self._pool is None:
+            self._pool = ParsePool(self.config.ingest.parse_processes)
+        outcomes = self._pool.parse([raw for _, raw, _ in stored])
+        if outcomes is None:
+            return None
+        results = [(pk, MessageState.FETCHED, parse_result(outcome, mid)) for (pk, _, mid), outcome in zip(stored, outcomes)]
+        commit_many(self.sessions, results, actor=f"ingest:{self.holder}")
+        return [pk for pk, _, result in results if result.to_state in self.services.steps]
 
     def unfinished(self, older_than: float = 0.0) -> list[int]:
         """Messages not in a final state whose state is older than ``older_than`` seconds."""
@@ -205,6 +224,8 @@ class App:
             return {state: n for state, n in session.execute(select(Message.state, func.count()).group_by(Message.state))}
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
         try:
             self.broker.close()
         except Exception:  # closing a broker that never connected

@@ -78,7 +78,7 @@ class Base(DeclarativeBase):
 
 
 class RawBlob(Base):
-    """The exact bytes of a message as fetched, zlib-compressed."""
+    """The exact bytes of a message as fetched, Zstandard-compressed (see klachtwacht.intake)."""
 
     __tablename__ = "raw_blobs"
 

@@ -13,27 +13,20 @@ fallback. No byte is dropped silently.
 Only input that is not a mail message at all, or that exceeds a structural
 limit (:data:`MAX_PARTS`, :data:`MAX_DEPTH`, :data:`MAX_ENCODED_WORDS`),
 raises :class:`~klachtwacht.errors.ParseError`; every other oddity becomes a
-``defects`` entry. The decoding helpers at the end of the module are one
-room of their own and would move to a module of their own as they grow.
+``defects`` entry. The decoding helpers (charsets, encoded words, header
+fields, payloads, file names, uuencode) live in :mod:`ingest.mimetext`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
 import email
 import hashlib
-import io
 import logging
-import mimetypes
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.errors import MessageDefect, StartBoundaryNotFoundDefect
-from email.generator import BytesGenerator
+from email.errors import StartBoundaryNotFoundDefect
 from email.message import Message
-from email.policy import Compat32
 from email.utils import parsedate_to_datetime
 
 import mailparser
@@ -42,6 +35,19 @@ from mailparser.utils import get_addresses
 from ingest.autosignals import auto_signals
 from ingest.htmltext import convert_html
 from ingest.identity import header_message_id
+from ingest.mimetext import (
+    Headers,
+    clean,
+    clip,
+    decode_bytes,
+    decode_words,
+    describe,
+    extract_uuencoded,
+    flatten,
+    part_filename,
+    payload_bytes,
+    unflow,
+)
 from ingest.records import Address, Attachment, ParsedMessage
 from klachtwacht.errors import ParseError
 
@@ -231,9 +237,9 @@ class _Walk:
 
 def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, defects: list[str]) -> ParsedMessage:
     """Assemble the record from the parsed tree."""
-    headers = _Headers(message)
+    headers = Headers(message)
     defects.extend(_header_defects(headers, parser))
-    subject = _clip(headers.text("subject", defects) or "", MAX_HEADER_CHARS, "Subject", defects)
+    subject = clip(headers.text("subject", defects) or "", MAX_HEADER_CHARS, "Subject", defects)
     sender = _first(_addresses(headers, "from", defects))
     return_path = _return_path(headers.text("return-path"))
     walk = _walk(message)
@@ -244,7 +250,7 @@ def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, d
     signals = auto_signals(headers.pairs(), sender, return_path, message.get_content_type(), subject)
     message_id = header_message_id(raw)  # the same value the deduplication uses
     return ParsedMessage(
-        message_id=_clean(message_id) if message_id else None,
+        message_id=clean(message_id) if message_id else None,
         sender=sender,
         reply_to=_first(_addresses(headers, "reply-to", defects)),
         return_path=return_path,
@@ -254,16 +260,16 @@ def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, d
         date=_date(headers.text("date"), parser, defects),
         text=text,
         text_from_html=from_html,
-        language_hint=_clean(language) if language else None,
+        language_hint=clean(language) if language else None,
         attachments=tuple(walk.attachments),
         defects=_capped(defects),
         auto_signals=signals,
-        in_reply_to=_clean(in_reply_to) if in_reply_to else None,
+        in_reply_to=clean(in_reply_to) if in_reply_to else None,
         references=_references(headers.text("references")),
     )
 
 
-def _header_defects(headers: _Headers, parser: mailparser.MailParser | None) -> list[str]:
+def _header_defects(headers: Headers, parser: mailparser.MailParser | None) -> list[str]:
     """Missing and repeated header fields, and mail-parser's findings on the Date header."""
     found = [("no %s header" % name) for name in ("From", "Date") if headers.count(name.lower()) == 0]
     for name in _SINGLE_HEADERS:
@@ -275,7 +281,7 @@ def _header_defects(headers: _Headers, parser: mailparser.MailParser | None) -> 
     return found
 
 
-def _addresses(headers: _Headers, name: str, defects: list[str]) -> tuple[Address, ...]:
+def _addresses(headers: Headers, name: str, defects: list[str]) -> tuple[Address, ...]:
     """The addresses of the first ``name`` header.
 
     The header is decoded here first (8-bit bytes) and then handed to
@@ -289,13 +295,13 @@ def _addresses(headers: _Headers, name: str, defects: list[str]) -> tuple[Addres
     result = []
     for display, address in get_addresses(text, defects=findings, decode_names=True):
         if address:
-            display = _clip(_clean(str(display)).strip(), MAX_HEADER_CHARS, name.title() + " name", defects)
-            result.append(Address(address=_clean(str(address)).strip().lower()[:320], name=display))
+            display = clip(clean(str(display)).strip(), MAX_HEADER_CHARS, name.title() + " name", defects)
+            result.append(Address(address=clean(str(address)).strip().lower()[:320], name=display))
     defects.extend("%s header: %s" % (name.title(), item.get("reason")) for item in findings)
     if not result and name == "from":
         defects.append("From header holds no usable address")
-        name_only = _decode_words(text, defects, "From header").strip()
-        result.append(Address(address="", name=_clip(_clean(name_only), MAX_HEADER_CHARS, "From name", defects)))
+        name_only = decode_words(text, defects, "From header").strip()
+        result.append(Address(address="", name=clip(clean(name_only), MAX_HEADER_CHARS, "From name", defects)))
     return tuple(result)
 
 
@@ -308,7 +314,7 @@ def _return_path(value: str | None) -> str | None:
     if value is None:
         return None
     match = re.search(r"<([^<>]*)>", value)
-    return _clean((match.group(1) if match else value).strip().lower()[:320])
+    return clean((match.group(1) if match else value).strip().lower()[:320])
 
 
 def _date(value: str | None, parser: mailparser.MailParser | None, defects: list[str]) -> datetime | None:
@@ -331,7 +337,7 @@ def _references(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     ids = _MSG_ID.findall(value) or value.split()
-    ids = [_clean(i[:998]) for i in ids]
+    ids = [clean(i[:998]) for i in ids]
     return tuple(ids if len(ids) <= 100 else [ids[0], *ids[-99:]])
 
 
@@ -355,7 +361,7 @@ def _walk(message: Message) -> _Walk:
         except Exception as exc:  # one unreadable part must not cost the rest of the message
             log.warning("a MIME part could not be read (%s)", type(exc).__name__)
             walk.defects.append("%s could not be read (%s)" % (where, type(exc).__name__))
-        walk.defects.extend("%s: %s" % (where, _describe(d)) for d in part.defects)
+        walk.defects.extend("%s: %s" % (where, describe(d)) for d in part.defects)
     return walk
 
 
@@ -368,7 +374,7 @@ def _visit(part: Message, scope: int, inside: bool, listed: bool, where: str, wa
         children = [c for c in part.get_payload() if isinstance(c, Message)]
         if ctype.startswith("message/"):
             if listed:
-                walk.attachments.append(_attachment(part, _flatten(part, walk.defects, where), where, walk.defects))
+                walk.attachments.append(_attachment(part, flatten(part, walk.defects, where), where, walk.defects))
             if ctype in ("message/rfc822", "message/global"):
                 walk.scopes.append(_Scope())
                 stack.extend((c, len(walk.scopes) - 1, False, False) for c in reversed(children))
@@ -378,17 +384,17 @@ def _visit(part: Message, scope: int, inside: bool, listed: bool, where: str, wa
         return
     if ctype.startswith("multipart/"):  # no boundary, no parts: show what there is as text
         ctype = "text/plain"
-    data = _payload_bytes(part, walk.defects, where)
+    data = payload_bytes(part, walk.defects, where)
     named = bool(part.get_param("name") or part.get_param("filename", header="content-disposition"))
     body = ctype in _BODY_TYPES and not inside and disposition != "attachment" and (not named or disposition == "inline")
     if body:
-        text = _decode_bytes(data, part.get_content_charset(), walk.defects, where)
+        text = decode_bytes(data, part.get_content_charset(), walk.defects, where)
         if ctype == "text/html":
             walk.scopes[scope].html.append(text)
         else:
             if str(part.get_param("format") or "").lower() == "flowed":
-                text = _unflow(text, str(part.get_param("delsp") or "").lower() == "yes")
-            text, files = _extract_uuencoded(text, walk.defects, where)
+                text = unflow(text, str(part.get_param("delsp") or "").lower() == "yes")
+            text, files = extract_uuencoded(text, walk.defects, where)
             walk.scopes[scope].plain.append(text)
             if listed:
                 walk.attachments.extend(files)
@@ -398,8 +404,8 @@ def _visit(part: Message, scope: int, inside: bool, listed: bool, where: str, wa
 
 def _attachment(part: Message, data: bytes, where: str, defects: list[str]) -> Attachment:
     """Metadata of one attachment; winmail.dat is always application/ms-tnef."""
-    filename = _filename(part, defects, where)
-    ctype = _clean(part.get_content_type())
+    filename = part_filename(part, defects, where)
+    ctype = clean(part.get_content_type())
     if ctype in _TNEF_TYPES or filename.lower() == "winmail.dat":
         ctype, filename = "application/ms-tnef", filename or "winmail.dat"
     return Attachment(filename=filename, content_type=ctype, size=len(data), sha256=hashlib.sha256(data).hexdigest())
@@ -423,7 +429,7 @@ def _text(walk: _Walk, defects: list[str]) -> tuple[str, bool]:
     text = "\n\n".join(p for p in pieces if p.strip()).replace("\r\n", "\n").replace("\r", "\n").strip()
     if "\x00" in text:
         defects.append("NUL characters in the text were replaced")
-    text = _clean(text)
+    text = clean(text)
     if len(text) > MAX_TEXT_CHARS:
         defects.append("text cut to %d of %d characters" % (MAX_TEXT_CHARS, len(text)))
         text = text[:MAX_TEXT_CHARS]
@@ -432,270 +438,7 @@ def _text(walk: _Walk, defects: list[str]) -> tuple[str, bool]:
 
 def _capped(defects: list[str]) -> tuple[str, ...]:
     """Unique defects in order of finding, at most :data:`MAX_DEFECTS` of them."""
-    unique = list(dict.fromkeys(_clean(d[:500]) for d in defects))
+    unique = list(dict.fromkeys(clean(d[:500]) for d in defects))
     if len(unique) > MAX_DEFECTS:
         unique = [*unique[: MAX_DEFECTS - 1], "and %d more defects" % (len(unique) - MAX_DEFECTS + 1)]
     return tuple(unique)
-
-
-# Decoding helpers: bytes, header fields and payloads to text, never losing a byte silently.
-
-_UNKNOWN_CHARSETS = frozenset({"unknown-8bit", "x-unknown", "unknown", "x-user-defined", "default", "8bit"})
-_CHARSET_ALIASES = {"iso-8859-8-i": "iso-8859-8", "ks_c_5601-1987": "cp949", "x-mac-roman": "mac_roman", "windows-874": "cp874"}
-_REFUSED_CODECS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
-_KNOWN_CTE = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable", "x-uuencode", "uuencode", "x-uue", "uue"})
-_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([qQbB])\?([^?]*)\?=")
-_FOLD = re.compile(r"\r?\n(?=[ \t])")
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_UU_BEGIN = re.compile(r"^begin[ \t]+[0-7]{3,4}[ \t]+(\S[^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
-_UU_END = re.compile(r"^end[ \t]*\r?$", re.MULTILINE)
-_MIME_TYPES = mimetypes.MimeTypes()  # the built-in table only, not the host's, so results are the same everywhere
-
-
-class _RawPolicy(Compat32):
-    """compat32 that writes header fields back as they came, without refolding."""
-
-    def fold_binary(self, name: str, value: str) -> bytes:
-        return ("%s: %s%s" % (name, value, self.linesep)).encode("utf-8", "surrogateescape")
-
-
-_RAW_POLICY = _RawPolicy()
-
-
-class _Headers:
-    """The header fields of one message as they came, decoded on demand."""
-
-    def __init__(self, message: Message) -> None:
-        self._fields = [(str(n), v if isinstance(v, str) else str(v)) for n, v in message.raw_items()]
-        self._index: dict[str, list[str]] = {}
-        for name, value in self._fields:
-            self._index.setdefault(name.strip().lower(), []).append(value)
-
-    def count(self, name: str) -> int:
-        """How many fields are called ``name`` (lower-case)."""
-        return len(self._index.get(name, ()))
-
-    def text(self, name: str, defects: list[str] | None = None, words: bool = True) -> str | None:
-        """The first ``name`` field unfolded and decoded (8-bit bytes, and encoded words if ``words``), or None."""
-        values = self._index.get(name)
-        if not values:
-            return None
-        where = "%s header" % name.title()
-        text = _unfold(_raw_text(values[0], defects, where))
-        return _clean(_decode_words(text, defects, where) if words else text).strip()
-
-    def pairs(self) -> list[tuple[str, str]]:
-        """Every field as ``(name, unfolded value)``, for :func:`auto_signals`."""
-        return [(name, _unfold(_raw_text(value, None, name))) for name, value in self._fields]
-
-
-def _codec(label: str) -> str | None:
-    """The Python codec for a MIME charset label, or None when unknown or unfit."""
-    label = _CHARSET_ALIASES.get(label, label)
-    if label in _UNKNOWN_CHARSETS:
-        return None
-    try:
-        name = codecs.lookup(label).name
-    except (LookupError, ValueError):
-        return None
-    return None if name in _REFUSED_CODECS else name
-
-
-def _decode_bytes(data: bytes, charset: str | None, defects: list[str] | None, where: str) -> str:
-    """Decode with the declared charset, else UTF-8, else Windows-1252 with replacement characters.
-
-    Every fallback adds a defect naming ``where``; no byte is dropped.
-    """
-    label = (charset or "").strip().strip("\"'").lower()
-    codec = _codec(label) if label else None
-    problem = None
-    if codec is not None:
-        try:
-            text = data.decode(codec)
-            text.encode("utf-8")  # some codecs yield lone surrogates: not text
-            return text
-        except (UnicodeError, LookupError, ValueError, TypeError):
-            problem = "bytes are not valid %s" % label[:40]
-    elif label:
-        problem = "unknown charset %r" % label[:40]
-    elif data.isascii():
-        return data.decode("ascii")
-    used = "UTF-8"
-    try:
-        if codec == "utf-8":  # already failed above
-            raise UnicodeDecodeError("utf-8", data, 0, 0, "")
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text, used = data.decode("cp1252", "replace"), "Windows-1252"
-        problem = problem or "8-bit bytes without a charset"
-    if problem and defects is not None:
-        defects.append("%s: %s; read as %s" % (where, problem, used))
-    return text
-
-
-def _raw_text(value: str, defects: list[str] | None, where: str) -> str:
-    """A header value as the parser keeps it (8-bit bytes as surrogates) to text."""
-    if value.isascii():
-        return value
-    try:
-        data = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return _clean(value)
-    return _decode_bytes(data, None, defects, where)
-
-
-def _unfold(value: str) -> str:
-    """RFC 5322 unfolding; stray line breaks become spaces."""
-    return _FOLD.sub("", value).replace("\r", " ").replace("\n", " ")
-
-
-def _decode_words(text: str, defects: list[str] | None, where: str) -> str:
-    """Decode RFC 2047 encoded words; adjacent words of one charset are decoded together.
-
-    Joining first matters: mailers split a UTF-8 character over two words.
-    """
-    if "=?" not in text:
-        return text
-    out: list[str] = []
-    pending: list[bytes] = []
-    charset = ""
-    pos = 0
-    for match in _ENCODED_WORD.finditer(text):
-        gap = text[pos : match.start()]
-        word_charset = match.group(1).lower()
-        if pending and (gap.strip() or word_charset != charset):
-            out.append(_decode_bytes(b"".join(pending), charset, defects, where))
-            pending = []
-        if gap.strip() or (gap and pos == 0):  # white space between two encoded words is dropped
-            out.append(gap)
-        data = match.group(3).encode("utf-8", "surrogateescape")
-        if match.group(2) in "qQ":
-            data = binascii.a2b_qp(data, header=True)
-        else:
-            data = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
-            data = base64.b64decode(data[: len(data) - (len(data) % 4 == 1)] + b"==")
-        pending.append(data)
-        charset, pos = word_charset, match.end()
-    if pending:
-        out.append(_decode_bytes(b"".join(pending), charset, defects, where))
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def _clean(text: str) -> str:
-    """``text`` safe for UTF-8 and JSON stores: NUL and lone surrogates become U+FFFD."""
-    text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = _SURROGATES.sub("\ufffd", text)
-    return text
-
-
-def _clip(text: str, limit: int, what: str, defects: list[str]) -> str:
-    """``text`` cut to ``limit`` characters, with a defect when cut."""
-    if len(text) <= limit:
-        return text
-    defects.append("%s cut to %d characters" % (what, limit))
-    return text[:limit]
-
-
-def _describe(defect: MessageDefect) -> str:
-    """A stdlib parser defect in words."""
-    doc = (type(defect).__doc__ or "").strip().splitlines()
-    return "%s (%s)" % (type(defect).__name__, doc[0]) if doc else type(defect).__name__
-
-
-def _payload_bytes(part: Message, defects: list[str], where: str) -> bytes:
-    """The decoded payload of a leaf part (base64, quoted-printable, uuencode undone)."""
-    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
-    if cte and cte not in _KNOWN_CTE:
-        defects.append("%s: unknown Content-Transfer-Encoding %r; payload kept as it is" % (where, cte[:40]))
-    data = part.get_payload(decode=True)
-    return data if isinstance(data, bytes) else b""
-
-
-def _flatten(part: Message, defects: list[str], where: str) -> bytes:
-    """The bytes of an attached message (``message/*``), header fields as they came."""
-    buffer = io.BytesIO()
-    try:
-        for child in part.get_payload():
-            if isinstance(child, Message):
-                BytesGenerator(buffer, mangle_from_=False, policy=_RAW_POLICY).flatten(child)
-    except Exception as exc:
-        defects.append("%s: attached message could not be written out (%s)" % (where, type(exc).__name__))
-    return buffer.getvalue()
-
-
-def _filename(part: Message, defects: list[str], where: str) -> str:
-    """The decoded file name (RFC 2231, encoded words, 8-bit bytes), or ""."""
-    try:
-        name = part.get_filename()
-    except Exception:
-        defects.append("%s: file name unreadable" % where)
-        return ""
-    if not name:
-        return ""
-    name = _decode_words(_unfold(_raw_text(str(name), defects, where + " file name")), defects, where + " file name")
-    if "\ufffd" in name:
-        defects.append("%s: file name could not be fully decoded" % where)
-    return _clean(" ".join(name.split())[:255])
-
-
-def _extract_uuencoded(text: str, defects: list[str], where: str) -> tuple[str, list[Attachment]]:
-    """Take uuencoded files (``begin 644 name`` ... ``end``) out of a text part."""
-    if "begin" not in text:
-        return text, []
-    kept: list[str] = []
-    files: list[Attachment] = []
-    pos = 0
-    while (begin := _UU_BEGIN.search(text, pos)) is not None:
-        end = _UU_END.search(text, begin.end())
-        if end is None:
-            defects.append("%s: uuencoded block without an end line" % where)
-            break
-        data = _uudecode(text[begin.end() : end.start()], defects, where)
-        name = _clean(begin.group(1)[:255])
-        ctype = _MIME_TYPES.guess_type(name)[0] or "application/octet-stream"
-        files.append(Attachment(filename=name, content_type=ctype, size=len(data), sha256=hashlib.sha256(data).hexdigest()))
-        kept.append(text[pos : begin.start()])
-        pos = end.end()
-    kept.append(text[pos:])
-    return "\n\n".join(k.strip("\r\n") for k in kept if k.strip()), files
-
-
-def _unflow(text: str, delsp: bool) -> str:
-    """Join the soft line breaks of ``format=flowed`` text (RFC 3676)."""
-    lines: list[tuple[int, list[str]]] = []  # (quote depth, pieces of one logical line)
-    soft = False
-    for line in text.replace("\r\n", "\n").split("\n"):
-        depth = len(line) - len(line.lstrip(">"))
-        content = line[depth + 1 :] if line[depth : depth + 1] == " " else line[depth:]
-        joins = soft and lines[-1][0] == depth
-        soft = content.endswith(" ") and content != "-- "
-        content = content[:-1] if soft and delsp else content
-        if joins:
-            lines[-1][1].append(content)
-        else:
-            lines.append((depth, [content]))
-    return "\n".join(">" * depth + " " * (depth > 0) + "".join(pieces) for depth, pieces in lines)
-
-
-def _uudecode(block: str, defects: list[str], where: str) -> bytes:
-    """Decode the lines of one uuencoded block, tolerating sloppy encoders."""
-    out = bytearray()
-    bad = 0
-    for line in block.splitlines():
-        data = line.rstrip().encode("latin-1", "replace")
-        if not data:
-            continue
-        try:
-            out += binascii.a2b_uu(data)
-        except binascii.Error:
-            try:  # some encoders pad lines wrongly; the length byte is right
-                out += binascii.a2b_uu(data[: (((data[0] - 32) & 63) * 4 + 5) // 3])
-            except binascii.Error:
-                bad += 1
-    if bad:
-        defects.append("%s: %d uuencoded lines could not be decoded" % (where, bad))
-    return bytes(out)

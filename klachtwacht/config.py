@@ -462,7 +462,7 @@ class _Reader:
         backend = self.choice(data, "register.backend", "backend", REGISTER_BACKENDS, "database")
         options = {k: v for k, v in data.items() if k != "backend"}
         if backend == "zgw":
-            from klachtwacht.register.zgw import parse_options
+            from klachtwacht.register.zgw_options import parse_options
 
             parse_options(options, self.path, self.env)  # every option checked now, not at the first complaint
         elif options:

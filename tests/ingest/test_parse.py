@@ -267,14 +267,14 @@ def test_a_file_name_that_breaks_mail_parser_becomes_a_parse_error_with_its_caus
 
 
 def test_one_unreadable_part_becomes_a_defect_not_a_lost_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = parse_module._payload_bytes
+    real = parse_module.payload_bytes
 
     def fails_on_pdf(part: email.message.Message, defects: list[str], where: str) -> bytes:
         if part.get_content_type() == "application/pdf":
             raise LookupError("kapot")
         return real(part, defects, where)
 
-    monkeypatch.setattr(parse_module, "_payload_bytes", fails_on_pdf)
+    monkeypatch.setattr(parse_module, "payload_bytes", fails_on_pdf)
     body = b'--m\nContent-Type: text/plain\n\ntekst\n--m\nContent-Type: application/pdf; name="a.pdf"\n\n%PDF\n--m--\n'
     parsed = parse_message(mail('Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="m"', body))
     assert parsed.text == "tekst"

@@ -70,8 +70,6 @@ def train_model(
     corpus_dir: Path = CORPUS_DIR,
 ) -> tuple[Classifier, str]:
     """Train, calibrate, choose thresholds and save to ``output``; return the model and a short summary."""
-    import spacy
-    from spacy.training import Example as SpacyExample  # noqa: F401
     from spacy.util import compounding, fix_random_seed, minibatch
 
     from classifiers.pipeline import build_nlp
@@ -143,7 +141,6 @@ def train_model(
         f"(dev macro-F1 {best_f1:.3f}); temperature {temperature:.2f}; klacht label threshold {label_threshold:.3f}; "
         f"register at {register_at:.3f}, review from {review_at:.3f}"
     )
-    del spacy
     return Classifier(nlp, meta), summary
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 __all__ = ["Address", "Attachment", "ParsedMessage", "AUTO_SIGNALS", "parsed_to_dict", "parsed_from_dict"]
 
@@ -103,6 +104,10 @@ def parsed_to_dict(parsed: ParsedMessage) -> dict[str, object]:
     }
 
 
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def parsed_from_dict(data: dict[str, object]) -> ParsedMessage:
     """The inverse of :func:`parsed_to_dict`."""
 
@@ -112,7 +117,8 @@ def parsed_from_dict(data: dict[str, object]) -> ParsedMessage:
         return Address(address=str(value.get("address", "")), name=str(value.get("name", "")))
 
     def addrs(value: object) -> tuple[Address, ...]:
-        return tuple(a for a in (addr(v) for v in value or ()) if a is not None)  # type: ignore[union-attr]
+        items = value if isinstance(value, list) else []
+        return tuple(a for a in (addr(v) for v in items) if a is not None)
 
     date = data.get("date")
     return ParsedMessage(
@@ -129,7 +135,7 @@ def parsed_from_dict(data: dict[str, object]) -> ParsedMessage:
         language_hint=data.get("language_hint"),  # type: ignore[arg-type]
         attachments=tuple(
             Attachment(filename=a["filename"], content_type=a["content_type"], size=a["size"], sha256=a["sha256"])
-            for a in data.get("attachments") or ()  # type: ignore[union-attr]
+            for a in _list(data.get("attachments"))
         ),
         defects=tuple(data.get("defects") or ()),  # type: ignore[arg-type]
         auto_signals=tuple(data.get("auto_signals") or ()),  # type: ignore[arg-type]

@@ -44,19 +44,8 @@ def run_effect(
     a :class:`NoticeRejected` ends the row as ``rejected``.
     """
     with sessions.begin() as session:
-        row = _row(session, message_pk, effect, recipient)
-        if row is None:
-            insert_ignore(
-                session,
-                Effect,
-                {"message_pk": message_pk, "effect": effect, "recipient": recipient, "status": STARTED, "attempts": 0, "started_at": utcnow()},
-                ["message_pk", "effect", "recipient"],
-            )
-            row = _row(session, message_pk, effect, recipient)
-            assert row is not None
-            retry = False
-        else:
-            retry = row.status == STARTED
+        retry = _row(session, message_pk, effect, recipient) is not None
+        row = _ensure_row(session, message_pk, effect, recipient, status=STARTED)
         if row.status != STARTED:
             return row
         row.attempts += 1
@@ -75,17 +64,22 @@ def run_effect(
 def skip_effect(sessions: sessionmaker[Session], message_pk: int, effect: str, recipient: str, reason: str) -> Effect:
     """Record that an effect was deliberately not carried out, and why."""
     with sessions.begin() as session:
+        return _ensure_row(session, message_pk, effect, recipient, status=SKIPPED, detail=reason, done_at=utcnow())
+
+
+def _ensure_row(session: Session, message_pk: int, effect: str, recipient: str, **values: object) -> Effect:
+    """The ledger row of (message, effect, recipient), inserted with ``values`` if there is none yet."""
+    row = _row(session, message_pk, effect, recipient)
+    if row is None:
+        insert_ignore(
+            session,
+            Effect,
+            {"message_pk": message_pk, "effect": effect, "recipient": recipient, "attempts": 0, "started_at": utcnow(), **values},
+            ["message_pk", "effect", "recipient"],
+        )
         row = _row(session, message_pk, effect, recipient)
-        if row is None:
-            insert_ignore(
-                session,
-                Effect,
-                {"message_pk": message_pk, "effect": effect, "recipient": recipient, "status": SKIPPED, "attempts": 0, "detail": reason, "started_at": utcnow(), "done_at": utcnow()},
-                ["message_pk", "effect", "recipient"],
-            )
-            row = _row(session, message_pk, effect, recipient)
-        assert row is not None
-        return row
+    assert row is not None
+    return row
 
 
 def _finish(sessions: sessionmaker[Session], message_pk: int, effect: str, recipient: str, status: str, detail: str | None, ref: str | None) -> Effect:

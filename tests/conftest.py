@@ -64,20 +64,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'klachtwacht.db'}"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    url, drop = _create_pg_database()
-    try:
-        yield url
-    finally:
-        drop()
-
-
-@pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
     """A throwaway Dovecot with three municipal mailboxes."""
     server = Dovecot()

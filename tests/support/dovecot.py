@@ -17,6 +17,8 @@ Typical use::
 
 from __future__ import annotations
 
+from .services import free_port
+
 import base64
 import contextlib
 import logging
@@ -175,12 +177,6 @@ def make_token(user: str, secret: str, expires_in: int = 3600, **claims: Any) ->
         return jwt.encode(payload, secret.encode("utf-8"), algorithm="HS256")
 
 
-def _free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _system_user(name: str) -> tuple[int, int]:
@@ -240,7 +236,7 @@ class Dovecot:
         if os.geteuid() != 0:
             services.missing("the Dovecot test server must be started as root")
         self.host = "127.0.0.1"
-        self.port = port if port is not None else _free_port()
+        self.port = port if port is not None else free_port()
         self.oauth2_secret = oauth2_secret
         self.exchange_like = exchange_like
         self.binary = binary

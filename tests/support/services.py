@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import pytest
 
-__all__ = ["in_ci", "missing", "require", "require_binary"]
+__all__ = ["in_ci", "missing", "require", "require_binary", "free_port"]
 
 #: Seconds :func:`require` waits for a TCP connection before giving up.
 CONNECT_TIMEOUT = 1.0
@@ -53,3 +53,11 @@ def require_binary(path: str, name: str) -> None:
     """
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         missing("%s is not installed: no executable at %s" % (name, path))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

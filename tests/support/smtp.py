@@ -14,12 +14,13 @@ server that is down::
 
 from __future__ import annotations
 
+from .services import free_port
+
 import datetime
 import email.policy
 import ipaddress
 import logging
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -136,11 +137,6 @@ if not any(isinstance(f, _QuietLegacyLoginData) for f in _AIOSMTPD_LOG.filters):
     _AIOSMTPD_LOG.addFilter(_QuietLegacyLoginData())
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class _Handler:
@@ -220,7 +216,7 @@ class SmtpSink:
         if require_starttls and not starttls:
             raise ValueError("require_starttls needs starttls=True")
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.auth = auth
         self.messages: list[CapturedMessage] = []
         #: Transactions answered with the :meth:`fail_with` code.

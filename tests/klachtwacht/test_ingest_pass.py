@@ -18,7 +18,7 @@ pytestmark = pytest.mark.dovecot
 def _fill(dovecot: Any) -> dict[str, list[str]]:
     """Three mailboxes with varied mail; some messages cc'd to two of them; some already read."""
     ids: dict[str, list[str]] = {"wethouder": [], "raad": [], "secretariaat": []}
-    for i, (_, raw) in enumerate(mails(90, seed=11)):
+    for i, (_, raw) in enumerate(mails(300, seed=11)):
         user = ("wethouder", "raad", "secretariaat")[i % 3]
         flags = ("\\Seen",) if i % 4 == 0 else ()
         dovecot.append(user, "INBOX", raw, flags=flags)
@@ -111,3 +111,28 @@ def test_exchange_may_give_an_unchanged_message_a_new_uid_without_a_second_messa
             assert session.scalar(select(func.count()).select_from(Sighting)) == 2
     finally:
         app.close()
+
+
+def test_the_commands_of_the_contract_print_one_json_object_per_message_and_entry(setup: Any, dovecot: Any, classifier: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from klachtwacht.cli import main
+
+    dovecot.append("wethouder", "INBOX", make_mail(subject="Onbeschofte behandeling", body="De medewerker aan de balie was onbeschoft en grof tegen mij. Ik heb al drie keer gebeld en niemand belt terug. Dit is schandalig.", message_id="<cli@example.nl>"))
+    setup.dovecot = dovecot
+    setup.mailbox("wethouder-devries", "wethouder")
+    path = str(setup.write())
+    assert main(["--config", path, "db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["--config", path, "ingest", "--once", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mailboxes"][0]["new"] == 1 and summary["not_final"] == 0
+    assert main(["--config", path, "messages", "list", "--json"]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {"message_id", "mailboxes", "state", "label", "confidence", "decided_by"} <= set(row)
+    assert row["message_id"] == "<cli@example.nl>" and row["mailboxes"] == ["wethouder-devries"]
+    assert main(["--config", path, "register", "list", "--json"]) == 0
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for entry in entries:
+        assert {"number", "message_id", "mailboxes", "received_at", "due", "notice_sent"} <= set(entry)
+    assert [e["message_id"] for e in entries] == (["<cli@example.nl>"] if row["state"] == "done" and row["decision"] == "register" else [])

@@ -7,7 +7,10 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from classifiers.classifier import Classifier
 
 __all__ = ["register", "classify_eml"]
 
@@ -78,7 +81,7 @@ def _eml_paths(paths: list[str]) -> Iterator[str]:
             yield str(path)
 
 
-def classify_eml(model: Any, raw: bytes) -> dict[str, Any]:
+def classify_eml(model: Classifier, raw: bytes) -> dict[str, Any]:
     """Parse ``raw`` and classify it; a message that cannot be parsed gets a review judgment, not an exception."""
     from ingest.parse import parse_message
     from klachtwacht.errors import ParseError

@@ -25,10 +25,11 @@ import spacy
 from spacy.attrs import NORM
 from spacy.language import Language
 from spacy.ml.extract_ngrams import extract_ngrams
-from spacy.ml.models.textcat import NEG_VALUE, resize_and_set_ref, resize_linear_weighted
+from spacy.ml.models.textcat import NEG_VALUE, resize_and_set_ref
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model, SparseLinear_v2, chain, resizable, softmax_activation, with_cpu
+from thinc.layers.resizable import resize_linear_weighted
 
 __all__ = ["build_nlp", "ARCHITECTURES"]
 
@@ -38,13 +39,13 @@ LABEL_TABLE = 262144
 SUBTYPE_TABLE = 65536
 
 
-@registry.architectures("klachtwacht.LemmaBOW.v1")
+@registry.architectures("klachtwacht.LemmaBOW.v1")  # type: ignore[untyped-decorator]
 def lemma_bow(exclusive_classes: bool, ngram_size: int, length: int = 262144, nO: int | None = None) -> Model[list[Doc], Any]:
     """A bag of lemma n-grams into a sparse linear layer and a softmax."""
     length = 2 ** (length - 1).bit_length()
     sparse = SparseLinear_v2(nO=nO, length=length)
-    layer = resizable(sparse, resize_layer=partial(resize_linear_weighted, fill_defaults={"b": NEG_VALUE, "W": 0}))
-    model = chain(extract_ngrams(ngram_size, attr=NORM), layer)
+    layer: Model[Any, Any] = resizable(sparse, resize_layer=partial(resize_linear_weighted, fill_defaults={"b": NEG_VALUE, "W": 0}))
+    model: Model[list[Doc], Any] = chain(extract_ngrams(ngram_size, attr=NORM), layer)
     model = with_cpu(model, model.ops)
     output = softmax_activation()
     model = chain(model, with_cpu(output, output.ops))

@@ -15,11 +15,16 @@ import shutil
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from classifiers.classifier import DEFAULT_MODEL_DIR, SUBTYPE_PREFIX, Classifier, ModelMeta, model_input
 from classifiers.corpus import CORPUS_DIR, Example, load_corpus, split
 from classifiers.metrics import choose_thresholds, fit_temperature, report
 from classifiers.records import LABELS
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.training import Example as SpacyExample
 
 __all__ = ["train_model", "corpus_digest", "MODEL_NAME"]
 
@@ -40,16 +45,16 @@ def corpus_digest(directory: Path = CORPUS_DIR) -> str:
     return digest.hexdigest()
 
 
-def _spacy_examples(nlp: object, examples: Sequence[Example], target: str, subtypes: Sequence[str] = ()) -> list[object]:
+def _spacy_examples(nlp: Language, examples: Sequence[Example], target: str, subtypes: Sequence[str] = ()) -> list[SpacyExample]:
     """spaCy examples whose cats are the labels (``target="label"``) or the sub-types."""
     from spacy.training import Example as SpacyExample
 
     names = LABELS if target == "label" else subtypes
-    out = []
+    out: list[SpacyExample] = []
     # nlp.update does not run the untrained components, so the lemmas the
     # classifiers read are put on the training docs here, as in use
     texts = [model_input(ex.subject, ex.body).text for ex in examples]
-    docs = nlp.pipe(texts, disable=["textcat", "textcat_subtype"])  # type: ignore[attr-defined]
+    docs = nlp.pipe(texts, disable=["textcat", "textcat_subtype"])
     for ex, doc in zip(examples, docs):
         gold = ex.label if target == "label" else SUBTYPE_PREFIX + ex.subtype
         out.append(SpacyExample.from_dict(doc, {"cats": {name: float(name == gold) for name in names}}))
@@ -70,7 +75,9 @@ def train_model(
     corpus_dir: Path = CORPUS_DIR,
 ) -> tuple[Classifier, str]:
     """Train, calibrate, choose thresholds and save to ``output``; return the model and a short summary."""
-    from spacy.util import compounding, fix_random_seed, minibatch
+    from spacy.pipeline import Lemmatizer, TextCategorizer
+    from spacy.util import minibatch
+    from thinc.api import compounding, fix_random_seed
 
     from classifiers.pipeline import build_nlp
 
@@ -82,16 +89,18 @@ def train_model(
     subtypes = sorted({SUBTYPE_PREFIX + e.subtype for e in examples})
 
     nlp = build_nlp(architecture)
+    textcat, textcat_subtype, lemmatizer = nlp.get_pipe("textcat"), nlp.get_pipe("textcat_subtype"), nlp.get_pipe("lemmatizer")
+    assert isinstance(textcat, TextCategorizer) and isinstance(textcat_subtype, TextCategorizer) and isinstance(lemmatizer, Lemmatizer)
     for label in LABELS:
-        nlp.get_pipe("textcat").add_label(label)
+        textcat.add_label(label)
     for sub in subtypes:
-        nlp.get_pipe("textcat_subtype").add_label(sub)
-    nlp.get_pipe("lemmatizer").initialize(nlp=nlp)
+        textcat_subtype.add_label(sub)
+    lemmatizer.initialize(nlp=nlp)
     label_examples = _spacy_examples(nlp, train, "label")
     subtype_examples = _spacy_examples(nlp, train, "subtype", subtypes)
-    nlp.get_pipe("textcat").initialize(lambda: label_examples, nlp=nlp, labels=list(LABELS))
-    nlp.get_pipe("textcat_subtype").initialize(lambda: subtype_examples, nlp=nlp, labels=subtypes)
-    optimizer = nlp.create_optimizer()
+    textcat.initialize(lambda: label_examples, nlp=nlp, labels=list(LABELS))
+    textcat_subtype.initialize(lambda: subtype_examples, nlp=nlp, labels=subtypes)
+    optimizer = nlp.create_optimizer()  # type: ignore[no-untyped-call]
     dev_texts, dev_truth = _texts(dev), [e.label for e in dev]
 
     best_f1, best_bytes, best_epoch = -1.0, nlp.to_bytes(), 0
@@ -99,7 +108,7 @@ def train_model(
         order = list(range(len(label_examples)))
         rng.shuffle(order)
         losses: dict[str, float] = {}
-        for batch in minibatch(order, size=compounding(4.0, 32.0, 1.001)):
+        for batch in minibatch(order, size=compounding(4.0, 32.0, 1.001)):  # type: ignore[no-untyped-call]
             nlp.update([label_examples[i] for i in batch], drop=dropout, sgd=optimizer, losses=losses, exclude=["textcat_subtype"])
             nlp.update([subtype_examples[i] for i in batch], drop=dropout, sgd=optimizer, losses=losses, exclude=["textcat"])
         predicted = [max(LABELS, key=lambda label: doc.cats[label]) for doc in nlp.pipe(dev_texts, disable=["textcat_subtype"])]

@@ -19,7 +19,7 @@ class Backoff:
     def delay(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
         """Seconds to wait before try number ``attempt + 1`` (``attempt`` counts from 0)."""
         jitter = 1.0 + 0.5 * (rng or random).random()
-        planned = min(self.cap, self.base * (2 ** min(max(attempt, 0), 1023))) * jitter  # 2**1024 overflows a float
+        planned: float = min(self.cap, self.base * (2 ** min(max(attempt, 0), 1023))) * jitter  # 2**1024 overflows a float
         if retry_after is not None:
             return max(planned, min(retry_after, self.cap))
         return planned

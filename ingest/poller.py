@@ -74,7 +74,7 @@ def poll_mailbox(
     batch_size: int = 100,
     batch_bytes: int = 16 * 1024 * 1024,
     backoff: Backoff = Backoff(),
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
 ) -> PollResult:
     """Fetch every new message of every folder into ``sink`` over ``connection``.
 

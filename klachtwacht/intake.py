@@ -178,7 +178,7 @@ class DatabaseSink:
                 for identity, (fetched, digest, message_id) in first.items()
             ]
             table = Message.__table__
-            stmt = _insert(session, Message).on_conflict_do_nothing(index_elements=["identity"]).returning(table.c.id, table.c.identity)  # type: ignore[attr-defined]
+            stmt = _insert(session, Message).on_conflict_do_nothing(index_elements=["identity"]).returning(table.c.id, table.c.identity)
             created = {identity: pk for pk, identity in session.execute(stmt, rows)}
             if len(created) < len(first):  # another worker stored some a moment ago
                 others = select(Message.identity, Message.id).where(Message.identity.in_(set(first) - set(created)))

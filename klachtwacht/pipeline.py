@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.parse import parse_message
@@ -156,6 +156,7 @@ def _apply(session: Session, message_pk: int, expected: str, result: StepResult,
     values = dict(result.values)
     values.update(state=result.to_state, state_changed_at=utcnow(), attempts=0)
     table = Message.__table__
+    assert isinstance(table, Table)  # a mapped class's __table__ is typed as any FromClause
     condition = [table.c.id == message_pk, table.c.state == expected]
     if result.guard is not None:
         condition.append(result.guard)

@@ -47,7 +47,7 @@ def make_broker(url: str) -> dramatiq.Broker:
     if url.startswith(("redis://", "rediss://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url)
+        return RedisBroker(url=url)  # type: ignore[no-untyped-call]
     if url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
@@ -133,7 +133,7 @@ class App:
     def poll(
         self,
         mailbox: MailboxConfig,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         seen: list[int] | None = None,
     ) -> PollResult | None:
         """One poll of ``mailbox`` under its lease; None when another process holds the lease.

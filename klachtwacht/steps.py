@@ -30,7 +30,7 @@ from klachtwacht.effects import DONE, effects_of, has_row, run_effect, skip_effe
 from klachtwacht.intake import load_raw
 from klachtwacht.notices.mailer import Mailer, OutgoingMail
 from klachtwacht.notices.render import NoticeRenderer
-from klachtwacht.pipeline import Services, StepResult, parse_step, parsed_of
+from klachtwacht.pipeline import Services, Step, StepResult, parse_step, parsed_of
 from klachtwacht.register import RegisterBackend, RegisterRequest, entry_for, make_backend
 from rules import Action, Route, Thresholds, complaint_terms, decide, route
 from rules.deadlines import local_date
@@ -75,7 +75,7 @@ def build_services(config: Config, classifier: Classifier | None = None) -> Serv
         mailer=mailer,
         renderer=NoticeRenderer(organisations, config.path),
     )
-    steps = {S.FETCHED: parse_step, S.PARSED: classify_step, S.CLASSIFIED: decide_step, S.DECIDED: act_step, S.REGISTERED: notify_step, S.NOTIFIED: finish_step}
+    steps: dict[str, Step] = {S.FETCHED: parse_step, S.PARSED: classify_step, S.CLASSIFIED: decide_step, S.DECIDED: act_step, S.REGISTERED: notify_step, S.NOTIFIED: finish_step}
     return Services(steps=steps, deps=deps)
 
 
@@ -248,7 +248,7 @@ def _send(deps: Dependencies, sessions: sessionmaker[Session], message: Message,
 
     def act() -> str:
         rendered = deps.renderer.render(org.name, kind, context)
-        attachments = ()
+        attachments: tuple[tuple[str, str, str, bytes], ...] = ()
         if attach_original:
             with sessions() as s:
                 attachments = (("origineel.eml", "message", "rfc822", load_raw(s, message.blob_sha256)),)

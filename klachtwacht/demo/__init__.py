@@ -114,8 +114,8 @@ def run_demo(*, serve: bool = True, keep: bool = False) -> int:
                 print(f"{row['state']:12} {row['label'] or '-':13} {confidence:>6}  {row['decision'] or '-':9} {number:16} {subject}")
         print()
         print(f"{len(register)} klachten geregistreerd; {len(smtp.messages)} berichten verstuurd:")
-        for rcpts, message in smtp.messages:
-            print(f"  aan {', '.join(rcpts)}: {str(message['Subject']).strip()}")
+        for rcpts, sent in smtp.messages:
+            print(f"  aan {', '.join(rcpts)}: {str(sent['Subject']).strip()}")
         print()
         print(f"configuration: {config_path}")
         print(f"try: klachtwacht --config {config_path} messages list --json")

@@ -18,7 +18,7 @@ class _Keep:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        self.messages.append((list(envelope.rcpt_tos), message))
         return "250 OK"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifiers.cues import find_cues
+from classifiers.cues import find_cues, with_cue_tokens
 from classifiers.language import SUPPORTED, detect_language
 from classifiers.metrics import apply_temperature
 from classifiers.prepare import Prepared, prepare
@@ -22,7 +22,7 @@ from classifiers.records import LABELS, Classification
 from ingest.records import ParsedMessage
 from klachtwacht.errors import ClassifierError
 
-__all__ = ["Classifier", "ModelMeta", "DEFAULT_MODEL_DIR", "SUBTYPE_PREFIX", "model_input"]
+__all__ = ["Classifier", "ModelMeta", "DEFAULT_MODEL_DIR", "SUBTYPE_PREFIX", "model_input", "model_text"]
 
 DEFAULT_MODEL_DIR = Path(__file__).with_name("model")
 #: Sub-type labels carry this prefix in ``doc.cats``, apart from the three labels.
@@ -72,6 +72,14 @@ def model_input(subject: str, body: str) -> Prepared:
     return prepare(body, subject)
 
 
+def model_text(prepared_text: str) -> str:
+    """What the pipeline reads: the prepared text with its cue tokens, or a placeholder for no text.
+
+    (An empty text next to others in one batch trips thinc's n-gram counter; its scores are set aside anyway.)
+    """
+    return with_cue_tokens(prepared_text) if prepared_text.strip() else EMPTY_PLACEHOLDER
+
+
 def _is_binary_junk(text: str) -> bool:
     if not text:
         return False
@@ -114,9 +122,7 @@ class Classifier:
         """One pass over ``texts``: calibrated label scores and (optionally) sub-type scores."""
         disable = [] if subtypes else ["textcat_subtype"]
         out = []
-        # an empty text next to others in one batch trips thinc's n-gram counter; its scores are set aside anyway
-        safe = [text if text.strip() else EMPTY_PLACEHOLDER for text in texts]
-        for doc in self.nlp.pipe(safe, batch_size=64, disable=disable):
+        for doc in self.nlp.pipe([model_text(text) for text in texts], batch_size=64, disable=disable):
             raw = [float(doc.cats.get(label, 0.0)) for label in LABELS]
             calibrated = dict(zip(LABELS, apply_temperature(raw, self.meta.temperature)))
             subs = {k[len(SUBTYPE_PREFIX):]: float(v) for k, v in doc.cats.items() if k.startswith(SUBTYPE_PREFIX)}

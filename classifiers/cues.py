@@ -1,8 +1,11 @@
 """Readable cue phrases: what a secretary is shown as the reason for a judgment.
 
-Cues do not decide anything: the trained model does. They name, in Dutch,
-the recognisable patterns in a message that point one way or the other, so a
-suggestion on the review screen can be checked at a glance.
+Cues name, in Dutch, the recognisable patterns in a message that point one
+way or the other, so a suggestion on the review screen can be checked at a
+glance. They are also handed to the model as one extra word per matched cue
+(:func:`with_cue_tokens`), so that it learns how much each pattern weighs and
+generalises to phrasings the corpus does not have; the model decides. A
+change to the list or its order needs ``klachtwacht train``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Cue", "CUES", "find_cues"]
+__all__ = ["Cue", "CUES", "find_cues", "with_cue_tokens"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +63,9 @@ def find_cues(text: str, limit: int = 4) -> list[tuple[Cue, str]]:
             found.append((match.start(), cue, " ".join(match.group(0).split())))
     found.sort(key=lambda item: item[0])
     return [(cue, words) for _, cue, words in found[:limit]]
+
+
+def with_cue_tokens(text: str) -> str:
+    """``text`` followed by one token per matched cue (``kwcuekla3``), as the model sees it."""
+    tokens = [f"kwcue{cue.label[:3]}{index}" for index, cue in enumerate(CUES) if cue.pattern.search(text)]
+    return f"{text}\n{' '.join(tokens)}" if tokens else text

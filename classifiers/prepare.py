@@ -125,9 +125,18 @@ def _forward_split(text: str, subject: str) -> tuple[str, str] | None:
     return None
 
 
+def _unquote(text: str) -> str:
+    """Remove one level of "> " quoting when every non-blank line has it (Apple Mail quotes what it forwards)."""
+    lines = text.split("\n")
+    filled = [line for line in lines if line.strip()]
+    if not filled or not all(line.lstrip().startswith(">") for line in filled):
+        return text
+    return "\n".join(re.sub(r"^\s*> ?", "", line) for line in lines)
+
+
 def _strip_forward_headers(inner: str) -> str:
     """Drop the From/Sent/To/Subject lines at the top of forwarded content."""
-    lines = inner.lstrip("\n").split("\n")
+    lines = _unquote(inner.lstrip("\n")).split("\n")
     i = 0
     while i < len(lines) and (not lines[i].strip() or _HEADER_LINE.match(lines[i])):
         i += 1

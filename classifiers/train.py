@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from classifiers.classifier import DEFAULT_MODEL_DIR, SUBTYPE_PREFIX, Classifier, ModelMeta, model_input
+from classifiers.classifier import DEFAULT_MODEL_DIR, SUBTYPE_PREFIX, Classifier, ModelMeta, model_input, model_text
 from classifiers.corpus import CORPUS_DIR, Example, load_corpus, split
 from classifiers.metrics import choose_thresholds, fit_temperature, report
 from classifiers.records import LABELS
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "klachtwacht-nl"
 #: Share of dev complaints that must be auto-registered or sent to review (the issue asks 98%).
 CATCH = 0.985
-MODEL_VERSION_BASE = "1"
+MODEL_VERSION_BASE = "2"  # 2: cue tokens as features
 
 
 def corpus_digest(directory: Path = CORPUS_DIR) -> str:
@@ -53,7 +53,7 @@ def _spacy_examples(nlp: Language, examples: Sequence[Example], target: str, sub
     out: list[SpacyExample] = []
     # nlp.update does not run the untrained components, so the lemmas the
     # classifiers read are put on the training docs here, as in use
-    texts = [model_input(ex.subject, ex.body).text for ex in examples]
+    texts = _texts(examples)
     docs = nlp.pipe(texts, disable=["textcat", "textcat_subtype"])
     for ex, doc in zip(examples, docs):
         gold = ex.label if target == "label" else SUBTYPE_PREFIX + ex.subtype
@@ -62,7 +62,8 @@ def _spacy_examples(nlp: Language, examples: Sequence[Example], target: str, sub
 
 
 def _texts(examples: Sequence[Example]) -> list[str]:
-    return [model_input(e.subject, e.body).text for e in examples]
+    """The texts the pipeline reads, exactly as in use."""
+    return [model_text(model_input(e.subject, e.body).text) for e in examples]
 
 
 def train_model(

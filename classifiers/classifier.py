@@ -72,12 +72,14 @@ def model_input(subject: str, body: str) -> Prepared:
     return prepare(body, subject)
 
 
-def model_text(prepared_text: str) -> str:
+def model_text(prepared_text: str, cues: bool = True) -> str:
     """What the pipeline reads: the prepared text with its cue tokens, or a placeholder for no text.
 
     (An empty text next to others in one batch trips thinc's n-gram counter; its scores are set aside anyway.)
     """
-    return with_cue_tokens(prepared_text) if prepared_text.strip() else EMPTY_PLACEHOLDER
+    if not prepared_text.strip():
+        return EMPTY_PLACEHOLDER
+    return with_cue_tokens(prepared_text) if cues else prepared_text
 
 
 def _is_binary_junk(text: str) -> bool:
@@ -118,11 +120,11 @@ class Classifier:
         """Calibrated label probabilities for each prepared text."""
         return [scores for scores, _ in self._run(texts, subtypes=False)]
 
-    def _run(self, texts: Sequence[str], *, subtypes: bool) -> list[tuple[dict[str, float], dict[str, float]]]:
+    def _run(self, texts: Sequence[str], *, subtypes: bool, cues: bool = True) -> list[tuple[dict[str, float], dict[str, float]]]:
         """One pass over ``texts``: calibrated label scores and (optionally) sub-type scores."""
         disable = [] if subtypes else ["textcat_subtype"]
         out = []
-        for doc in self.nlp.pipe([model_text(text) for text in texts], batch_size=64, disable=disable):
+        for doc in self.nlp.pipe([model_text(text, cues) for text in texts], batch_size=64, disable=disable):
             raw = [float(doc.cats.get(label, 0.0)) for label in LABELS]
             calibrated = dict(zip(LABELS, apply_temperature(raw, self.meta.temperature)))
             subs = {k[len(SUBTYPE_PREFIX):]: float(v) for k, v in doc.cats.items() if k.startswith(SUBTYPE_PREFIX)}
@@ -245,7 +247,8 @@ class Classifier:
         sentences = [s.strip() for s in _SENTENCE.split(text) if len(s.split()) >= 4][:12]
         if len(sentences) < 2:
             return None
-        scores = self.predict(sentences)
+        # ranking sentences needs no cue words (the cues are reported on their own)
+        scores = [score for score, _ in self._run(sentences, subtypes=False, cues=False)]
         best = max(range(len(sentences)), key=lambda i: scores[i][label])
         sentence = sentences[best]
         return sentence if len(sentence) <= 160 else sentence[:157].rstrip() + "..."

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.parse import parse_message
 from ingest.records import ParsedMessage, parsed_from_dict, parsed_to_dict
-from klachtwacht.db.models import FINAL_STATES, Message, MessageState, utcnow
+from klachtwacht.db.models import FINAL_STATES, Message, MessageState, Transition, utcnow
 from klachtwacht.errors import KlachtwachtError, ParseError, RetryableError
 from klachtwacht.intake import load_raw
 from klachtwacht.states import record_transition
@@ -95,13 +95,40 @@ def parse_step(session: Session, message: Message, services: Services) -> StepRe
 def commit_many(sessions: sessionmaker[Session], results: list[tuple[int, str, StepResult]], actor: str) -> list[int]:
     """Store many ``(message, expected state, result)`` in one transaction, each guarded as in :func:`advance`.
 
-    Returns the messages whose result was stored; the others had moved on.
+    Results of the same shape go to the database as one executemany (one
+    round trip on PostgreSQL's pipeline); the history rows follow for exactly
+    the messages that were still in their expected state. Returns those.
     """
-    stored = []
+    table = Message.__table__
+    assert isinstance(table, Table)
+    groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[int, StepResult]]] = {}
+    stored: list[int] = []
     with sessions.begin() as session:
         for message_pk, expected, result in results:
-            if _apply(session, message_pk, expected, result, actor):
-                stored.append(message_pk)
+            if result.guard is not None:  # rare: a guarded result goes on its own
+                if _apply(session, message_pk, expected, result, actor):
+                    stored.append(message_pk)
+                continue
+            groups.setdefault((expected, result.to_state, tuple(sorted(result.values))), []).append((message_pk, result))
+        for (expected, to_state, keys), items in groups.items():
+            now = utcnow()
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("b_pk"), table.c.state == expected)
+                .values({**{key: bindparam(f"b_{key}") for key in keys}, "state": to_state, "state_changed_at": now, "attempts": 0})
+            )
+            session.execute(stmt, [{"b_pk": pk, **{f"b_{k}": r.values[k] for k in keys}} for pk, r in items])
+            pks = [pk for pk, _ in items]
+            # the messages this statement moved: in the new state since exactly ``now``
+            moved = set(session.scalars(select(table.c.id).where(table.c.id.in_(pks), table.c.state == to_state, table.c.state_changed_at == now)))
+            rows = [
+                {"message_pk": pk, "from_state": expected, "to_state": to_state, "at": now, "actor": actor, "reason": r.reason}
+                for pk, r in items
+                if pk in moved
+            ]
+            if rows:
+                session.execute(insert(Transition), rows)
+            stored.extend(pk for pk in pks if pk in moved)
     return stored
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -24,6 +26,8 @@ from klachtwacht.errors import NoticeRejected, NoticeUnavailable
 __all__ = ["OutgoingMail", "Mailer", "LOOP_HEADER"]
 
 LOOP_HEADER = "X-Klachtwacht-Loop"
+#: A connection unused this long is not reused (servers close idle sessions after a few minutes).
+KEEP_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Mailer:
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
+        self._local = threading.local()
 
     def build(self, mail: OutgoingMail) -> EmailMessage:
         message = EmailMessage()
@@ -80,23 +85,22 @@ class Mailer:
         return message
 
     def send(self, mail: OutgoingMail) -> None:
-        """Send ``mail``; NoticeUnavailable for passing failures, NoticeRejected for a 5xx refusal."""
+        """Send ``mail``; NoticeUnavailable for passing failures, NoticeRejected for a 5xx refusal.
+
+        Each thread keeps its connection open between notices (a backlog
+        costs one EHLO/STARTTLS/AUTH, not one per letter). A kept connection
+        is checked with NOOP first; a send is never repeated blindly, so a
+        lost reply after DATA cannot turn into a second letter here.
+        """
         cfg = self.config
         message = self.build(mail)
         try:
-            context = ssl.create_default_context(cafile=cfg.ca_file)
-            if cfg.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
-            else:
-                client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
-            with client:
-                client.ehlo()
-                if cfg.security == "starttls":
-                    client.starttls(context=context)
-                    client.ehlo()
-                if cfg.username:
-                    client.login(cfg.username, cfg.password.reveal() if cfg.password else "")
+            client = self._connection()
+            try:
                 client.send_message(message, from_addr=cfg.sender, to_addrs=[mail.to])
+            except BaseException:
+                self._drop()  # after any failure the session's state is unknown: start afresh next time
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(400 <= code < 500 for code in codes):
@@ -110,3 +114,46 @@ class Mailer:
             raise NoticeRejected(f"SMTP server refused the mail ({exc.smtp_code})") from exc
         except (smtplib.SMTPException, OSError, socket.timeout, ssl.SSLError) as exc:
             raise NoticeUnavailable(f"SMTP server {cfg.host}:{cfg.port} unreachable: {type(exc).__name__}: {exc}") from exc
+
+    def _connection(self) -> smtplib.SMTP:
+        """This thread's open connection, checked with NOOP, or a new one."""
+        client: smtplib.SMTP | None = getattr(self._local, "client", None)
+        if client is not None and time.monotonic() - self._local.used < KEEP_SECONDS:
+            try:
+                if client.noop()[0] == 250:
+                    self._local.used = time.monotonic()
+                    return client
+            except (smtplib.SMTPException, OSError):
+                pass
+        self._drop()
+        client = self._connect()
+        self._local.client, self._local.used = client, time.monotonic()
+        return client
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        context = ssl.create_default_context(cafile=cfg.ca_file)
+        if cfg.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
+        else:
+            client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+        try:
+            client.ehlo()
+            if cfg.security == "starttls":
+                client.starttls(context=context)
+                client.ehlo()
+            if cfg.username:
+                client.login(cfg.username, cfg.password.reveal() if cfg.password else "")
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _drop(self) -> None:
+        client = getattr(self._local, "client", None)
+        self._local.client = None
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()

@@ -24,11 +24,12 @@ from ingest.identity import message_identity, sha256_hex
 from ingest.imap import FetchedMessage
 from klachtwacht.db.models import FolderCursor, Message, MessageState, RawBlob, Sighting, Transition, utcnow
 from klachtwacht.states import record_transition
+from rules import Action
 
 __all__ = ["DatabaseSink", "store_raw", "load_raw", "insert_ignore", "SECRETARY_DECISIONS"]
 
-#: Decisions whose secretaries are told (see klachtwacht.steps).
-SECRETARY_DECISIONS = ("register", "policy", "bezwaar", "woo")
+#: Decisions whose secretaries are told (the keys of klachtwacht.steps.KINDS).
+SECRETARY_DECISIONS = (Action.REGISTER, Action.POLICY, Action.BEZWAAR, Action.WOO)
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from klachtwacht.config import Config, MailboxConfig, OrganisationConfig
 from klachtwacht.db.models import Message, MessageState, RegisterEntry, Sighting, utcnow
 from klachtwacht.errors import ConfigError
 from klachtwacht.effects import DONE, effects_of, has_row, run_effect, skip_effect, take_quota
-from klachtwacht.intake import load_raw
+from klachtwacht.intake import SECRETARY_DECISIONS, load_raw
 from klachtwacht.notices.mailer import Mailer, OutgoingMail
 from klachtwacht.notices.render import NoticeRenderer
 from klachtwacht.pipeline import Services, Step, StepResult, parse_step, parsed_of
@@ -311,6 +311,7 @@ def notify_step(session: Session, message: Message, services: Services) -> StepR
 
 
 KINDS = {Action.REGISTER: "klacht", Action.BEZWAAR: "bezwaar", Action.WOO: "woo", Action.POLICY: "beleidsvraag"}
+assert set(KINDS) == set(SECRETARY_DECISIONS), "the decisions that tell a secretary are one list"
 
 
 def _handling_org(deps: Dependencies, session: Session, message: Message, mailboxes: list[str]) -> tuple[OrganisationConfig, dict[str, Any]]:

@@ -281,7 +281,10 @@ class _Reader:
             raise self.fail(key, f"must be a {kind.__name__}, not {type(value).__name__}")
         return value
 
-    def choice(self, table: Mapping[str, Any], key: str, name: str, choices: tuple[str, ...], default: str) -> str:
+    def choice(self, table: Mapping[str, Any], key: str, name: str, choices: tuple[str, ...], default: Any = ...) -> str:
+        """One of ``choices``; without a ``default`` the key is required."""
+        if name not in table and default is ...:
+            raise self.fail(key, f"is required (one of {', '.join(choices)})")
         value = self.get(table, key, name, str, default)
         if value not in choices:
             raise self.fail(key, f"must be one of {', '.join(choices)}, not {value!r}")
@@ -506,7 +509,7 @@ class _Reader:
             raise self.fail(f"{key}.imap", "is required")
         return MailboxConfig(
             name=name,
-            role=self.choice(table, f"{key}.role", "role", ROLES, "wethouder") if "role" in table else self._required_role(key),
+            role=self.choice(table, f"{key}.role", "role", ROLES),
             address=self.address(self.get(table, f"{key}.address", "address", str), f"{key}.address"),
             folders=tuple(folders),
             organisation=self.get(table, f"{key}.organisation", "organisation", str, "default"),
@@ -515,9 +518,6 @@ class _Reader:
             idle=self.get(table, f"{key}.idle", "idle", bool, True),
             imap=self.imap(table["imap"], f"{key}.imap"),
         )
-
-    def _required_role(self, key: str) -> str:
-        raise self.fail(f"{key}.role", f"is required (one of {', '.join(ROLES)})")
 
     def imap(self, data: Any, key: str) -> ImapConfig:
         table = self.table(

@@ -68,13 +68,13 @@ def _config(db_url: str, imap_port: int, smtp_port: int) -> object:
 
 def latency(count: int, db: str) -> None:
     from sqlalchemy import select
+    from support.dovecot import Dovecot
+    from support.mail import make_mail
+    from support.smtp import SmtpSink
 
     from klachtwacht.db.models import Message, RegisterEntry
     from klachtwacht.runtime import App, run_service
     from klachtwacht.steps import build_services
-    from support.dovecot import Dovecot
-    from support.mail import make_mail
-    from support.smtp import SmtpSink
 
     complaint = (
         "Geachte wethouder,\n\nIk heb de kapotte lantaarnpaal voor ons huis nu al vier keer gemeld en er gebeurt helemaal niets. "
@@ -119,18 +119,17 @@ def latency(count: int, db: str) -> None:
 
 def backlog(count: int, db: str) -> None:
     from sqlalchemy import func, insert, select
+    from support.mail import make_mail
+    from support.smtp import SmtpSink
 
     from classifiers.corpus import load_corpus
     from ingest.identity import sha256_hex
+    from ingest.parse import parse_message
+    from ingest.records import parsed_to_dict
     from klachtwacht.db.models import FINAL_STATES, Message, MessageState, RawBlob, Sighting, utcnow
     from klachtwacht.intake import compress
     from klachtwacht.runtime import App
     from klachtwacht.steps import build_services
-    from support.mail import make_mail
-    from support.smtp import SmtpSink
-
-    from ingest.parse import parse_message
-    from ingest.records import parsed_to_dict
 
     corpus = load_corpus()
     with tempfile.TemporaryDirectory() as tmp, SmtpSink() as smtp:

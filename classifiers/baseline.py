@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from classifiers.corpus import Example
 from classifiers.classifier import model_input
+from classifiers.corpus import Example
 from classifiers.records import LABELS
 
 __all__ = ["Baseline"]

@@ -25,8 +25,8 @@ from ingest.forwarded import forwarded_sender
 from ingest.records import Address, ParsedMessage
 from klachtwacht.config import Config, MailboxConfig, OrganisationConfig
 from klachtwacht.db.models import Message, MessageState, RegisterEntry, Sighting, utcnow
-from klachtwacht.errors import ConfigError
 from klachtwacht.effects import DONE, effects_of, has_row, run_effect, skip_effect, take_quota
+from klachtwacht.errors import ConfigError
 from klachtwacht.intake import SECRETARY_DECISIONS, load_raw
 from klachtwacht.notices.mailer import Mailer, OutgoingMail
 from klachtwacht.notices.render import NoticeRenderer

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from support.dovecot import Dovecot
 from support.services import require
 from support.smtp import SmtpSink

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.dovecot import Dovecot, make_token
+from support.mail import make_mail
 
 from ingest.imap import ImapConnection
 from ingest.poller import poll_mailbox
 from ingest.tokens import EXCHANGE_SCOPE, MsalTokenProvider, StaticTokenProvider
 from klachtwacht.config import ImapConfig
 from klachtwacht.errors import AuthenticationFailed, MailboxUnavailable
-from support.dovecot import Dovecot, make_token
-from support.mail import make_mail
 
 pytestmark = pytest.mark.dovecot
 SECRET = "tenant-test-secret"

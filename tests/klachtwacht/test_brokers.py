@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from support.mail import mails
+from support.services import require
 
 from ingest.cursor import Cursor
 from ingest.imap import FetchedMessage
 from klachtwacht.db.models import FINAL_STATES, Message, Transition
 from klachtwacht.intake import DatabaseSink
-from support.mail import mails
-from support.services import require
 
 BROKERS = {
     "memory": ("memory://", None),

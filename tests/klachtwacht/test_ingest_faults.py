@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from support.mail import mails
+from support.tcpproxy import TcpProxy
 
 from klachtwacht.db.models import FINAL_STATES, FolderCursor, Message, Sighting
 from klachtwacht.errors import AuthenticationFailed
 from klachtwacht.queries import list_messages
 from klachtwacht.runtime import run_ingest_once
-from support.mail import mails
-from support.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.dovecot
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from support.mail import mails, make_mail
 
 from klachtwacht.db.models import FINAL_STATES, Message, RawBlob, Sighting, Transition
 from klachtwacht.queries import list_messages
 from klachtwacht.runtime import run_ingest_once
-from support.mail import make_mail, mails
 
 pytestmark = pytest.mark.dovecot
 

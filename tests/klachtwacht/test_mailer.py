@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.smtp import SmtpSink
 
 from klachtwacht.config import OrganisationConfig, Secret, SmtpConfig
 from klachtwacht.errors import NoticeRejected, NoticeUnavailable, TemplateError
 from klachtwacht.notices.mailer import Mailer, OutgoingMail
 from klachtwacht.notices.render import NoticeRenderer
-from support.smtp import SmtpSink
 
 
 def _mail(to: str = "burger@example.nl") -> OutgoingMail:

@@ -7,12 +7,12 @@ import time
 from typing import Any
 
 import pytest
-
-from klachtwacht.queries import list_messages, list_register
-from klachtwacht.runtime import run_ingest_once
 from support.labels import HeaderLabels
 from support.mail import make_mail
 from support.zgw_server import TEST_SECRET, ZgwServer
+
+from klachtwacht.queries import list_messages, list_register
+from klachtwacht.runtime import run_ingest_once
 
 pytestmark = pytest.mark.dovecot
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from support.labels import HeaderLabels
+from support.mail import make_mail
 
 from klachtwacht.db.models import Effect, RegisterEntry
 from klachtwacht.pipeline import advance
 from klachtwacht.queries import list_messages, list_register
 from klachtwacht.runtime import run_ingest_once
-from support.labels import HeaderLabels
-from support.mail import make_mail
 
 pytestmark = pytest.mark.dovecot
 RECEIVED = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)  # due 13 April 2026 (Awb 9:11)

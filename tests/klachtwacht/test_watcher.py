@@ -7,13 +7,13 @@ import time
 from typing import Any
 
 import pytest
+from support.dovecot import Dovecot
+from support.labels import HeaderLabels
+from support.mail import make_mail
 
 from klachtwacht.db.models import FINAL_STATES
 from klachtwacht.queries import list_messages
 from klachtwacht.runtime import run_service
-from support.dovecot import Dovecot
-from support.labels import HeaderLabels
-from support.mail import make_mail
 
 pytestmark = pytest.mark.dovecot
 

@@ -13,13 +13,13 @@ from typing import Any
 import jwt
 import pytest
 import requests
+from support.zgw_server import TEST_CLIENT_ID, TEST_SECRET, ZgwServer
 
 from klachtwacht.config import OrganisationConfig
 from klachtwacht.errors import ConfigError, KlachtwachtError, RegisterUnavailable, RetryableError
 from klachtwacht.register.base import RegisterRequest
 from klachtwacht.register.zgw import ZgwRegister, valid_rsin
 from rules.deadlines import complaint_terms
-from support.zgw_server import TEST_CLIENT_ID, TEST_SECRET, ZgwServer
 
 SECRET_ENV = "KW_ZGW_SECRET"
 ENV = {SECRET_ENV: TEST_SECRET}

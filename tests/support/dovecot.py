@@ -17,8 +17,6 @@ Typical use::
 
 from __future__ import annotations
 
-from .services import free_port
-
 import base64
 import contextlib
 import logging
@@ -45,6 +43,7 @@ from imapclient import imap_utf7
 from jwt.warnings import InsecureKeyLengthWarning
 
 from . import services
+from .services import free_port
 
 __all__ = [
     "DOVECOT_BINARY",

@@ -14,8 +14,6 @@ server that is down::
 
 from __future__ import annotations
 
-from .services import free_port
-
 import datetime
 import email.policy
 import ipaddress
@@ -35,6 +33,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from .services import free_port
 
 __all__ = ["CapturedMessage", "SmtpSink", "make_self_signed_certificate"]
 

@@ -3,8 +3,8 @@
 :class:`ZgwServer` serves, on a free loopback port, ``/zaken/api/v1/`` (zaken,
 zaakinformatieobjecten, rollen, statussen) and ``/documenten/api/v1/``
 (enkelvoudiginformatieobjecten): list with filters and create. It validates
-every request with openapi-core against the files in ``shared/specs`` beside
-the repository (path, query, required headers such as ``Accept-Crs``,
+every request with openapi-core against the vendored files in
+``tests/support/specs`` (path, query, required headers such as ``Accept-Crs``,
 security, body schema, the schema a ``discriminator`` selects, and no
 property the schema does not define: a typo the real API would drop) and
 answers 400 otherwise; it checks the HS256 JWT and its claims and answers 403
@@ -43,7 +43,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 __all__ = ["ZgwServer", "RecordedRequest", "SpecsMissing", "load_spec", "SPECS", "TEST_SECRET", "TEST_CLIENT_ID"]
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
+SPECS = Path(__file__).resolve().with_name("specs")
 SPEC_FILES = {
     "zaken": "standaard/zaken/zrc/1.7.x/1.7.0/openapi.yaml",
     "documenten": "standaard/documenten/drc/1.7.x/1.7.1/openapi.yaml",
@@ -87,7 +87,7 @@ def load_spec(api: str) -> OpenAPI:
     if not path.is_file():
         raise SpecsMissing(
             "the ZGW OpenAPI specification %s is missing: the contract tests need the folder "
-            "shared/specs beside the repository (expected %s)" % (SPEC_FILES[api], path)
+            "tests/support/specs (expected %s)" % (SPEC_FILES[api], path)
         )
     return OpenAPI.from_file_path(str(path), config=_CONFIG)
 

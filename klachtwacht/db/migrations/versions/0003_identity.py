@@ -166,7 +166,7 @@ def downgrade() -> None:
             old = f"{old}#{pk}"
         taken.add(old)
         conn.execute(sa.update(messages).where(messages.c.id == pk).values(identity=old))
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index("ix_messages_message_id")
-        batch_op.drop_column("defects")
-        batch_op.drop_column("fingerprint")
+    # plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy would drop a table others point at
+    op.drop_index("ix_messages_message_id", table_name="messages")
+    op.drop_column("messages", "defects")
+    op.drop_column("messages", "fingerprint")

@@ -49,6 +49,7 @@ _ADDRESS_HEADERS = ("from", "reply-to", "to", "cc")
 _TEXT_HEADERS = ("subject",)
 _HTML_HIDDEN = re.compile(r"<(style|script|head|title)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"<[^>]*>")
+_EMPTY_GROUP = re.compile(r"[^:@<>]*:;?")
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,8 @@ def _addresses(values: Iterable[object]) -> str:
         found = set()
     if found:
         return ",".join(sorted(found))
-    return "\x1f".join(_squeeze(t) for t in texts)
+    # no address: the text, but an empty group ("undisclosed-recipients:;", added by some servers) is as good as none
+    return "\x1f".join(t for t in (_squeeze(t) for t in texts) if not _EMPTY_GROUP.fullmatch(t))
 
 
 def _date(values: Iterable[object]) -> str:

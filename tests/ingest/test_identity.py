@@ -353,3 +353,26 @@ def test_deeply_nested_mail_still_gets_a_key() -> None:
     head = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(3000))
     identity = identify(b"From: a@example.nl\r\n" + head + b"Content-Type: text/plain\r\n\r\nhallo\r\n")
     assert KEY.fullmatch(identity.key)
+
+
+def test_an_empty_recipient_group_added_by_a_server_leaves_the_key_alone() -> None:
+    """Sendmail and others add ``To: undisclosed-recipients:;`` to mail sent only to Bcc recipients."""
+    bcc_only = ORIGINAL.replace(b"To: Wethouder De Vries <wethouder@gemeente.example>, raad@gemeente.example\r\n", b"")
+    assert _key(bcc_only.replace(b"Cc:", b"To: undisclosed-recipients:;\r\nCc:", 1)) == _key(bcc_only)
+
+
+def test_a_leading_mbox_from_line_leaves_the_key_alone() -> None:
+    assert _key(b"From ria@example.nl Mon Mar  2 10:00:00 2026\r\n" + ORIGINAL) == _key(ORIGINAL)
+
+
+def test_content_type_parameters_quoted_or_ordered_otherwise_leave_the_key_alone() -> None:
+    requoted = ORIGINAL.replace(b"Content-Type: text/plain; charset=utf-8", b'Content-Type: TEXT/PLAIN;\r\n\tformat=fixed; charset="UTF-8"')
+    assert _key(requoted) == _key(ORIGINAL)
+
+
+def test_a_plain_text_mail_wrapped_in_a_multipart_by_a_server_keeps_its_key() -> None:
+    """Exchange serves a stored single-part mail again as multipart/mixed with one text part."""
+    head, body = ORIGINAL.split(b"\r\n\r\n", 1)
+    head = head.replace(b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit", b'Content-Type: multipart/mixed; boundary="_000_X_"')
+    wrapped = head + b"\r\n\r\n--_000_X_\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + b"\r\n--_000_X_--\r\n"
+    assert _key(wrapped) == _key(ORIGINAL)

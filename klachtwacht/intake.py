@@ -184,6 +184,11 @@ class DatabaseSink:
             taken = {key: pk for key, pk in session.execute(select(Message.identity, Message.id).where(Message.identity.in_(missing)))}
             placed.update({m.founder: taken[identities[m.founder].key] for m in matches if m.founder is not None and m.founder not in created})
         pks = [placed[m.founder] if m.founder is not None else cast(int, m.message_pk) for m in matches]
+        for founder, pk in created.items():
+            match = matches[founder]
+            first = match.collides_with if match.collides_with_founder is None else placed[match.collides_with_founder]
+            if first is not None:
+                self._collision(session, pk, first)
         new_here = self._seen(session, fresh, pks, set(created.values()))
         session.execute(
             insert(Sighting),
@@ -239,11 +244,6 @@ class DatabaseSink:
                 insert(Transition),
                 [{"message_pk": pk, "from_state": None, "to_state": MessageState.FETCHED, "at": now, "actor": f"ingest:{self.mailbox}"} for pk in created.values()],
             )
-        for founder, pk in created.items():
-            m = matches[founder]
-            first = m.collides_with if m.collides_with is not None else created.get(m.collides_with_founder) if m.collides_with_founder is not None else None
-            if first is not None:
-                self._collision(session, pk, first)
         return created
 
     def _collision(self, session: Session, message_pk: int, first: int) -> None:

@@ -15,9 +15,9 @@ quoted-printable, encoded words where the subject was raw UTF-8).
   payloads; text with one kind of line ending and no trailing whitespace).
   Transport headers, boundaries, transfer encodings and folding are not in it.
 - :attr:`Identity.fingerprint`: SHA-256 over the From and Reply-To
-  addresses, the date, the body's text without any whitespace (HTML without
-  its markup when there is no plain text) and the decoded bytes of every
-  other part. It is only compared between mails that share a Message-ID: a
+  addresses, the date, the letters and digits of the body's text (of the
+  HTML without its markup when there is no plain text) and the decoded bytes
+  of every other part. It is only compared between mails that share a Message-ID: a
   spam filter that tags the subject in one mailbox, or a server that adds an
   HTML alternative, makes another key but the same fingerprint.
 """
@@ -50,6 +50,7 @@ _TEXT_HEADERS = ("subject",)
 _HTML_HIDDEN = re.compile(r"<(style|script|head|title)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"<[^>]*>")
 _EMPTY_GROUP = re.compile(r"[^:@<>]*:;?")
+_NOT_A_WORD = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _content_keys(message: Message, message_id: str | None) -> tuple[str, str]:
         key.add("data", digest)
         others.append(digest)
     text = "".join(plain) if plain else "".join(_html_text(h) for h in markup)
-    loose.add("text", _squeeze(text))
+    loose.add("text", _NOT_A_WORD.sub("", text).casefold())
     loose.add("parts", ",".join(sorted(others)))
     return key.hexdigest(), loose.hexdigest()
 

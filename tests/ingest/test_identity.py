@@ -376,3 +376,22 @@ def test_a_plain_text_mail_wrapped_in_a_multipart_by_a_server_keeps_its_key() ->
     head = head.replace(b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit", b'Content-Type: multipart/mixed; boundary="_000_X_"')
     wrapped = head + b"\r\n\r\n--_000_X_\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + b"\r\n--_000_X_--\r\n"
     assert _key(wrapped) == _key(ORIGINAL)
+
+
+def test_a_copy_redirected_by_a_mailbox_rule_with_resent_headers_keeps_the_key() -> None:
+    redirected = (
+        b"Resent-From: secretariaat@gemeente.example\r\nResent-To: raad@gemeente.example\r\n"
+        b"Resent-Date: Tue, 03 Mar 2026 08:00:00 +0100\r\nResent-Message-ID: <redirect-1@gemeente.example>\r\n"
+    ) + ORIGINAL
+    assert _key(redirected) == _key(ORIGINAL)
+
+
+def test_html_turned_into_plain_text_by_a_server_keeps_the_fingerprint() -> None:
+    """A server that serves an HTML-only mail with a generated plain alternative: punctuation and layout differ."""
+    markup = (HEADS + "Content-Type: text/html; charset=utf-8\r\n\r\n<p>Geachte wethouder,</p><p>De container is <b>w&eacute;&eacute;r</b> niet geleegd!</p>").encode()
+    head = HEADS + 'Content-Type: multipart/alternative; boundary="g"\r\n\r\n'
+    generated = (
+        head + "--g\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGeachte wethouder,\r\n\r\nDe container is *wéér* niet geleegd!\r\n"
+        "--g\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Geachte wethouder,</p><p>De container is <b>w&eacute;&eacute;r</b> niet geleegd!</p>\r\n--g--\r\n"
+    ).encode()
+    assert identify(generated).fingerprint == identify(markup).fingerprint

@@ -135,7 +135,7 @@ def _content_keys(message: Message, message_id: str | None) -> tuple[str, str]:
         ctype = part.get_content_type()
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
-        if part.get_content_maintype() == "text":
+        if part.get_content_maintype() in ("text", "multipart", "message"):  # a multipart left unparsed (no boundary) is text too
             text = _normal_lines(_decode(data, part.get_content_charset()))
             key.add("text", ctype)
             key.add("body", text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -395,3 +396,24 @@ def test_html_turned_into_plain_text_by_a_server_keeps_the_fingerprint() -> None
         "--g\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Geachte wethouder,</p><p>De container is <b>w&eacute;&eacute;r</b> niet geleegd!</p>\r\n--g--\r\n"
     ).encode()
     assert identify(generated).fingerprint == identify(markup).fingerprint
+
+
+GOLDEN = sorted((Path(__file__).resolve().parents[1] / "golden").glob("**/*.eml"))
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.name for p in GOLDEN])
+def test_every_golden_mail_keeps_its_key_as_another_server_delivers_it(path: Path) -> None:
+    """Transport headers in front, LF or CRLF, blank lines at the end: the golden corpus, malformed mail included."""
+    raw = path.read_bytes()
+    lf = raw.replace(b"\r\n", b"\n")
+    copies = [
+        b"Received: from mx2 by imap; Mon, 2 Mar 2026 10:00:00 +0100\r\nDelivered-To: raad@gemeente.example\r\n" + lf,
+        b"X-Spam-Score: 0.1\r\n" + lf.replace(b"\n", b"\r\n"),
+        raw.rstrip() + b"\r\n\r\n",
+    ]
+    assert {identify(copy).key for copy in copies} == {identify(raw).key}
+
+
+def test_a_multipart_without_a_boundary_is_read_as_text_for_its_key() -> None:
+    raw = b"From: a@example.nl\r\nContent-Type: multipart/mixed\r\n\r\n--zomaar\r\nContent-Type: text/plain\r\n\r\nTekst\r\n--zomaar--\r\n"
+    assert _key(raw.replace(b"\r\n", b"\n") + b"\n") == _key(raw)

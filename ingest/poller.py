@@ -51,6 +51,7 @@ class PollResult:
     mailbox: str
     folders: list[FolderResult] = field(default_factory=list)
     reconnects: int = 0
+    seen_again: int = 0  # sightings of messages the mailbox had already (set by the caller's sink)
 
     @property
     def fetched(self) -> int:

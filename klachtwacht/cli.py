@@ -84,7 +84,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     for mailbox in summary["mailboxes"]:
-        line = f"{mailbox['name']}: {mailbox['fetched']} fetched, {mailbox['new']} new sightings"
+        line = f"{mailbox['name']}: {mailbox['fetched']} fetched, {mailbox['new']} new here, {mailbox.get('seen_again', 0)} seen again"
         if mailbox["errors"]:
             line += "; ERRORS: " + "; ".join(mailbox["errors"])
         print(line)

@@ -30,6 +30,7 @@ def message_row(message: Message) -> dict[str, Any]:
         "received_at": message.received_at.isoformat(),
         "attempts": message.attempts,
         "last_error": message.last_error,
+        "defects": list(message.defects or []) + list((message.parsed or {}).get("defects") or []),
         "id": message.id,
     }
 

@@ -158,7 +158,7 @@ class App:
                     renewed[0] = time.monotonic()
 
             sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new, on_batch=renew, on_stored=self._parse_stored)
-            return poll_mailbox(
+            result = poll_mailbox(
                 mailbox.name,
                 self.connection(mailbox),
                 mailbox.folders,
@@ -168,6 +168,8 @@ class App:
                 backoff=self.backoff,
                 sleep=sleep,
             )
+            result.seen_again = sink.seen_again
+            return result
         finally:
             lease.release(self.sessions, lease_name, self.holder)
 
@@ -249,13 +251,13 @@ def run_ingest_once(app: App, threads: int = 2) -> dict[str, Any]:
                 result = app.poll(mailbox, seen=new_ids)
             except KlachtwachtError as exc:
                 log.error("mailbox %s: %s", mailbox.name, exc)
-                entry.update(fetched=0, new=0, errors=[str(exc)], reconnects=0)
+                entry.update(fetched=0, new=0, seen_again=0, errors=[str(exc)], reconnects=0)
                 mailboxes.append(entry)
                 continue
             if result is None:
-                entry.update(fetched=0, new=0, errors=["another poller holds the lease"], reconnects=0)
+                entry.update(fetched=0, new=0, seen_again=0, errors=["another poller holds the lease"], reconnects=0)
             else:
-                entry.update(fetched=result.fetched, new=result.new, errors=result.errors, reconnects=result.reconnects)
+                entry.update(fetched=result.fetched, new=result.new, seen_again=result.seen_again, errors=result.errors, reconnects=result.reconnects)
             mailboxes.append(entry)
         new_ids = sorted(set(new_ids))
         not_final = app.wait_final(new_ids, app.config.ingest.wait_timeout)

@@ -91,8 +91,11 @@ class RawBlob(Base):
 class Message(Base):
     """One message, however many mailboxes it was seen in.
 
-    ``identity`` is ``mid:<Message-ID>`` when the header is present, else
-    ``sha:<sha256 of the raw bytes>``.
+    ``identity`` is the content key of :func:`ingest.identity.identify`
+    (``c1:<sha256>``); ``fingerprint`` is its looser text key, compared only
+    between mails that share a ``message_id``. ``defects`` lists what intake
+    found wrong with the message's identity (a Message-ID another message
+    carries too), in English, for operators.
     """
 
     __tablename__ = "messages"
@@ -120,10 +123,16 @@ class Message(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    # identity (migration 0003_identity)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    defects: Mapped[list[Any] | None]
 
     sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
 
-    __table_args__ = (Index("ix_messages_state_changed", "state", "state_changed_at"),)
+    __table_args__ = (
+        Index("ix_messages_state_changed", "state", "state_changed_at"),
+        Index("ix_messages_message_id", "message_id"),
+    )
 
 
 class Sighting(Base):

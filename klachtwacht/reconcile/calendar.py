@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import holidays
 
-__all__ = ["REGIONS", "WeekInfo", "week_start", "week_info", "weeks"]
+__all__ = ["REGIONS", "WeekInfo", "week_start", "week_info", "weeks", "is_working_day", "working_days_between"]
 
 #: The school-holiday regions of the Netherlands as the ``holidays`` package names them.
 REGIONS = ("noord", "midden", "zuid")
@@ -103,3 +103,18 @@ def weeks(first: date, last: date, region: str) -> Iterator[WeekInfo]:
     while monday <= end:
         yield week_info(monday, region)
         monday += timedelta(days=7)
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday and not a public holiday of the Netherlands."""
+    return day.weekday() < 5 and day not in _public(day.year)
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 when ``end`` is not later)."""
+    count = 0
+    day = start + timedelta(days=1)
+    while day <= end:
+        count += is_working_day(day)
+        day += timedelta(days=1)
+    return count

@@ -206,16 +206,30 @@ def volume_findings(volumes: Iterable[ChannelVolume], facts: Facts, settings: Se
     """Drops in weekly volume, and channels silent for longer than chance allows."""
     out = []
     for channel in volumes:
+        silent = _silent(channel, facts, today)
+        if silent is not None:
+            out.append(silent)
+            continue  # a silent channel is its own, louder finding
         for verdict, name in ((channel.verdict, channel.mailbox), (channel.klacht_verdict, "%s (klachten)" % channel.mailbox)):
             if verdict.status == "drop":
                 out.append(Finding("volume_drop", "warning", explain(verdict, name), channel.mailbox))
-        ordinary = [w.count / w.week.exposure for w in channel.weeks if not w.week.holiday and w.week.working_days][-26:]
-        days = facts.daily.get(channel.mailbox, {})
-        if len(ordinary) >= 8 and days:
-            expected = sum(ordinary) / len(ordinary)
-            quiet = working_days_between(max(days), today - timedelta(days=1))
-            if silent_gap(quiet, expected):
-                detail = "%s: al %d werkdagen geen enkel bericht, waar er gewoonlijk %.0f per week binnenkomen. Controleer of de mailbox nog mail ontvangt." % (
-                    channel.mailbox, quiet, expected)
-                out.append(Finding("volume_silent", "critical", detail, channel.mailbox))
     return out
+
+
+def _silent(channel: ChannelVolume, facts: Facts, today: date) -> Finding | None:
+    """A channel without a single message for longer than its usual rate makes plausible."""
+    days = facts.daily.get(channel.mailbox, {})
+    if not days:
+        return None
+    last = max(days)
+    before = [w.count / w.week.exposure for w in channel.weeks
+              if w.week.start < week_start(last) and not w.week.holiday and w.week.working_days][-26:]
+    if len(before) < 8:
+        return None
+    expected = sum(before) / len(before)
+    quiet = working_days_between(last, today - timedelta(days=1))
+    if not silent_gap(quiet, expected):
+        return None
+    detail = "%s: al %d werkdagen geen enkel bericht, waar er gewoonlijk %.0f per week binnenkomen. Controleer of de mailbox nog mail ontvangt." % (
+        channel.mailbox, quiet, expected)
+    return Finding("volume_silent", "critical", detail, channel.mailbox)

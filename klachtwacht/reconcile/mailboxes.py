@@ -54,6 +54,11 @@ def _ago(then: datetime | None, now: datetime) -> str:
     return "laatste geslaagde ophaalronde %s UTC (%.0f dagen geleden)" % (when, hours / 24)
 
 
+def _reason(exc: BaseException, mailbox: str) -> str:
+    text = str(exc)
+    return text[len(mailbox) + 2 :] if text.startswith(mailbox + ": ") else text
+
+
 def check_mailbox(
     mailbox: MailboxConfig,
     connection: ImapConnection,
@@ -80,7 +85,7 @@ def check_mailbox(
                     status = connection.examine(folder)
                 except KlachtwachtError as exc:
                     findings.append(Finding("mailbox_unreachable", "critical", "Map %r van %s kan niet worden geopend: %s; %s." % (
-                        folder, mailbox.name, exc, _ago(last_poll, now)), mailbox.name))
+                        folder, mailbox.name, _reason(exc, mailbox.name), _ago(last_poll, now)), mailbox.name))
                     continue
                 cursor = cursors.get(folder)
                 if cursor is not None and cursor.uidvalidity != status.uidvalidity:
@@ -95,5 +100,5 @@ def check_mailbox(
                     gaps.append(FolderGap(folder, status.uidvalidity, tuple(missing)))
     except KlachtwachtError as exc:
         findings.append(Finding("mailbox_unreachable", "critical", "Mailbox %s is niet bereikbaar: %s; %s." % (
-            mailbox.name, exc, _ago(last_poll, now)), mailbox.name))
+            mailbox.name, _reason(exc, mailbox.name), _ago(last_poll, now)), mailbox.name))
     return MailboxCheck(tuple(findings), tuple(gaps), tuple(renumbered), checked)

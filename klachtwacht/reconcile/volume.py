@@ -224,7 +224,7 @@ def detect_drop(history: Sequence[WeekCount], *, years: float = 5.0) -> VolumeVe
     return VolumeVerdict("drop", tuple(states), history_weeks, states[run_start].week, observed, expected)
 
 
-def silent_gap(working_days_without_mail: int, expected_per_week: float, p: float = 0.001) -> bool:
+def silent_gap(working_days_without_mail: int, expected_per_week: float, p: float = 1e-4) -> bool:
     """True when that many working days without any mail is too unlikely to be chance.
 
     With ``expected_per_week / 5`` messages a working day the chance of ``g``

@@ -199,3 +199,78 @@ def test_the_command_exits_2_when_the_database_cannot_be_reached(tmp_path: Path)
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, timeout=120)
     assert done.returncode == 2
     assert "database" in done.stderr and "Traceback" not in done.stderr
+
+
+def _replay(app: Any, mailbox: str, series: list[Any], start_pk: int, label: str = "klacht") -> int:
+    """Store one message per counted mail of ``series`` (weekly counts) as if ingested, spread over the working days."""
+    from klachtwacht.db.models import RawBlob, Sighting
+
+    with app.sessions.begin() as session:
+        if session.get(RawBlob, "0" * 64) is None:
+            session.add(RawBlob(sha256="0" * 64, size=0, data=b""))
+        messages, sightings = [], []
+        pk = start_pk
+        for item in series:
+            for n in range(item.count):
+                at = datetime.combine(item.week.start + timedelta(days=n % 5), datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=9)
+                messages.append({"id": pk, "identity": "sha:replay-%d" % pk, "message_id": None, "blob_sha256": "0" * 64, "received_at": at,
+                                 "state": "done", "label": label, "state_changed_at": at, "attempts": 0, "created_at": at})
+                sightings.append({"message_pk": pk, "mailbox": mailbox, "folder": "INBOX", "uidvalidity": 1, "uid": pk, "internaldate": at,
+                                  "blob_sha256": "0" * 64, "seen_at": at})
+                pk += 1
+        session.execute(Message.__table__.insert(), messages)
+        session.execute(Sighting.__table__.insert(), sightings)
+    return pk
+
+
+def test_an_almelo_drop_and_a_silent_channel_in_replayed_history_are_found_and_a_steady_one_is_not(setup: Any, dovecot: Any, smtp: Any) -> None:
+    from support.volume_history import Channel, history
+
+    for user in ("burgemeester", "raad"):
+        dovecot.add_user(user, "geheim-wachtwoord")
+    setup.mailbox("burgemeester", "burgemeester", role="burgemeester")
+    setup.mailbox("griffie", "raad", role="raad")
+    app = _app(setup, dovecot, smtp)
+    try:
+        day = date(2026, 5, 13)
+        drop_from = date(2026, 3, 2)  # ten weeks of 43% before the night reconciled
+        pk = _replay(app, "burgemeester", history(Channel(245 / 46, None), date(2023, 5, 1), day - timedelta(days=3), seed=0,
+                                                   drop_from=drop_from, drop_to=106 / 245), 100_000)
+        pk = _replay(app, "wethouder-devries", history(Channel(12, None), date(2023, 5, 1), day - timedelta(days=3), seed=1), pk)
+        _replay(app, "griffie", history(Channel(10, None), date(2023, 5, 1), date(2026, 4, 24), seed=2), pk)  # nothing since 24 April
+        report = Reconciler(app, repair=False).run(day).report
+        kinds = _kinds(report)
+        drops = [f for f in kinds.get("volume_drop", []) if f.mailbox == "burgemeester"]
+        assert drops and "sinds week" in drops[0].detail
+        assert [f.mailbox for f in kinds["volume_silent"]] == ["griffie"]
+        assert not any(f.mailbox == "wethouder-devries" for f in kinds.get("volume_drop", []))
+    finally:
+        app.close()
+
+
+def test_the_html_report_renders_its_charts_in_the_browser_and_passes_the_accessibility_check(setup: Any, dovecot: Any, smtp: Any) -> None:
+    from support.browser import axe_violations, browser_page
+    from support.volume_history import Channel, history
+
+    from klachtwacht.reconcile.report import write_report
+
+    app = _app(setup, dovecot, smtp)
+    try:
+        day = date(2026, 5, 13)
+        pk = _replay(app, "wethouder-devries", history(Channel(6, None), date(2025, 3, 3), day - timedelta(days=3), seed=4,
+                                                        drop_from=date(2026, 3, 2), drop_to=0.3), 200_000)
+        _replay(app, "wethouder-devries", history(Channel(5, None), date(2025, 3, 3), day - timedelta(days=3), seed=5), pk, label="beleidsvraag")
+        result = Reconciler(app, repair=False).run(day)
+        files = write_report(result.report, result.volumes, setup.tmp_path / "rapport", "Gemeente Veenstad")
+    finally:
+        app.close()
+    with browser_page() as page:
+        page.goto(files.html.as_uri())
+        assert page.locator("h1").inner_text().startswith("Nachtelijke controle van 13 mei 2026")
+        chart = page.locator("figure svg")
+        assert chart.count() == 1 and chart.first.bounding_box()["height"] > 100
+        assert page.locator("figure svg rect").count() > 52  # bars per week and label, holiday shading
+        assert page.locator("figure svg path title").first.text_content().endswith("daling gesignaleerd")
+        assert "Minder berichten dan gewoonlijk" in page.content()
+        assert axe_violations(page) == []
+        assert all(url.startswith("file://") for url in page.requests_seen)  # nothing loaded from elsewhere

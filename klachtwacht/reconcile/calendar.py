@@ -1,7 +1,7 @@
 """Weeks as reconciliation counts them: ISO weeks with their exposure and holiday status.
 
 A week's *exposure* is its number of working days (Monday to Friday, less the
-public holidays of the Netherlands) divided by five, so a week with Koningsdag
+holidays of the Algemene termijnenwet, as ``rules.deadlines`` knows them) divided by five, so a week with Koningsdag
 and Hemelvaartsdag expects 3/5 of the usual mail. A week is a *holiday week*
 when any of its working days falls in the school holidays of the region, or it
 is ISO week 52, 53 or 1: such weeks are left out of the baseline and the drop
@@ -16,6 +16,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
+
+from rules.deadlines import is_working_day
 
 __all__ = ["REGIONS", "WeekInfo", "week_start", "week_info", "weeks", "is_working_day", "working_days_between"]
 
@@ -64,11 +66,6 @@ def _dutch_name(name: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _public(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("NL", years=[year]).keys())
-
-
-@lru_cache(maxsize=64)
 def _school(year: int, region: str) -> dict[date, str]:
     if region not in _SUBDIV:
         raise ValueError("unknown school-holiday region %r (one of %s)" % (region, ", ".join(REGIONS)))
@@ -84,7 +81,7 @@ def week_start(day: date) -> date:
 def week_info(monday: date, region: str) -> WeekInfo:
     """Working days and holiday status of the week starting on ``monday``."""
     days = [monday + timedelta(days=i) for i in range(5)]
-    working = sum(1 for d in days if d not in _public(d.year))
+    working = sum(1 for d in days if is_working_day(d))
     name: str | None = None
     for d in days:
         school = _school(d.year, region).get(d)
@@ -103,11 +100,6 @@ def weeks(first: date, last: date, region: str) -> Iterator[WeekInfo]:
     while monday <= end:
         yield week_info(monday, region)
         monday += timedelta(days=7)
-
-
-def is_working_day(day: date) -> bool:
-    """Monday to Friday and not a public holiday of the Netherlands."""
-    return day.weekday() < 5 and day not in _public(day.year)
 
 
 def working_days_between(start: date, end: date) -> int:

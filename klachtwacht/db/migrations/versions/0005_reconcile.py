@@ -1,0 +1,33 @@
+"""reconcile runs
+
+Revision ID: 0005_reconcile
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_reconcile"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "reconcile_runs",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("holder", sa.String(length=200), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("clean", sa.Boolean(), nullable=True),
+        sa.Column("exit_code", sa.Integer(), nullable=True),
+        sa.Column("findings", sa.JSON(), nullable=True),
+        sa.PrimaryKeyConstraint("day"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("reconcile_runs")

@@ -198,6 +198,7 @@ class ReconcileConfig:
     daily_ok_mail: bool = False  # also send "alles in orde" on a clean night
     report_dir: str = "reports"  # where the HTML and CSV report are written, relative to the configuration file
     at: str = "02:30"  # local time of the nightly run
+    retention: Mapping[str, int] = field(default_factory=dict)  # label -> days; see klachtwacht.reconcile.retention
 
 
 @dataclass(frozen=True)
@@ -511,7 +512,7 @@ class _Reader:
     def reconcile(self, data: Any) -> ReconcileConfig:
         key = "reconcile"
         names = ("window_days", "stuck_minutes", "review_working_days", "deadline_warn_days", "region", "volume_weeks",
-                 "coordinators", "daily_ok_mail", "report_dir", "at")
+                 "coordinators", "daily_ok_mail", "report_dir", "at", "retention")
         table = self.table(data, key, names)
         d = ReconcileConfig()
         coordinators = self.get(table, f"{key}.coordinators", "coordinators", list, [])
@@ -530,7 +531,13 @@ class _Reader:
             daily_ok_mail=self.get(table, f"{key}.daily_ok_mail", "daily_ok_mail", bool, d.daily_ok_mail),
             report_dir=self.get(table, f"{key}.report_dir", "report_dir", str, d.report_dir),
             at=at,
+            retention=self.retention(table.get("retention"), f"{key}.retention"),
         )
+
+    def retention(self, data: Any, key: str) -> dict[str, int]:
+        """``[reconcile.retention]``: days to keep raw mail and text, per label (klacht: after the complaint was closed)."""
+        table = self.table(data, key, ("klacht", "beleidsvraag", "overig"))
+        return {label: int(self.positive(table, f"{key}.{label}", label, int, None)) for label in table}
 
     def address(self, value: str, key: str) -> str:
         if value.count("@") != 1 or value.startswith("@") or value.endswith("@") or " " in value:

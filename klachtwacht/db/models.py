@@ -120,6 +120,7 @@ class Message(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # raw bytes and text removed (retention)
 
     sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
 
@@ -205,6 +206,7 @@ class RegisterEntry(Base):
     external_ref: Mapped[str | None] = mapped_column(String(500))
     route: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the complaint was handled (retention counts from it)
 
     __table_args__ = (UniqueConstraint("organisation", "year", "sequence", name="uq_register_sequence"),)
 

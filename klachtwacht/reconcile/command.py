@@ -24,7 +24,8 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("reconcile", help="the nightly reconciliation: every message accounted for, every channel alive")
     parser.add_argument("--json", action="store_true", help="print the findings as one JSON object")
     parser.add_argument("--date", type=date.fromisoformat, help="reconcile as on this day (YYYY-MM-DD), e.g. to catch up a missed night")
-    parser.add_argument("--no-repair", action="store_true", help="report only: re-enqueue and fetch nothing")
+    parser.add_argument("--no-repair", action="store_true", help="report only: re-enqueue, fetch and remove nothing")
+    parser.add_argument("--dry-run", action="store_true", help="change nothing and mail nobody: show what would be repaired and removed")
     parser.add_argument("--report-dir", help="folder for the HTML and CSV report (default: [reconcile] report_dir)")
     parser.add_argument("--no-mail", action="store_true", help="do not mail the report to the coordinators")
     parser.add_argument("--threads", type=int, default=2, help="worker threads for what a repair re-enqueues")
@@ -79,7 +80,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         print("klachtwacht: the database cannot be reached (database.url): %s" % str(exc.orig).strip().splitlines()[0], file=sys.stderr)
         return 2
     try:
-        result, files = run_nightly(app, args.date, repair=not args.no_repair, report_dir=args.report_dir, mail=not args.no_mail,
+        result, files = run_nightly(app, args.date, repair=not (args.no_repair or args.dry_run), report_dir=args.report_dir,
+                                    mail=not (args.no_mail or args.dry_run),
                                     threads=args.threads)
     except OperationalError as exc:
         print("klachtwacht: the database went away during reconciliation (database.url): %s" % str(exc.orig).strip().splitlines()[0], file=sys.stderr)

@@ -33,6 +33,7 @@ KINDS = {
     "volume_drop": "Minder berichten dan gewoonlijk",
     "volume_silent": "Kanaal stil",
     "canary_missing": "Testbericht niet aangekomen",
+    "retention": "Bewaartermijn verstreken",
 }
 
 

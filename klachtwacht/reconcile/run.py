@@ -25,6 +25,7 @@ from klachtwacht.reconcile.checks import ChannelVolume, Settings, channel_volume
 from klachtwacht.reconcile.facts import Facts, load_facts
 from klachtwacht.reconcile.findings import Finding, Report
 from klachtwacht.reconcile.mailboxes import check_mailbox
+from klachtwacht.reconcile.retention import apply_retention
 from rules.deadlines import local_date
 
 __all__ = ["settings_of", "Reconciler", "RunResult"]
@@ -88,6 +89,13 @@ class Reconciler:
         self.progress("volumes")
         volumes = channel_volumes(facts, self.settings, today, [m.name for m in self.config.mailboxes])
         findings += volume_findings(volumes, facts, self.settings, today)
+        if self.config.reconcile.retention:
+            self.progress("retention")
+            with self.app.sessions.begin() as session:
+                kept = apply_retention(session, self.config.reconcile.retention, today, dry_run=not self.repair)
+            removal = kept.finding()
+            if removal is not None:
+                findings.append(removal)
         report = Report(today, tuple(findings), tuple(volumes))
         log.info("reconcile %s: %d findings (%s)", today, len(findings), "clean" if report.clean else "not clean")
         return RunResult(report, tuple(volumes), tuple(enqueued))

@@ -1,4 +1,4 @@
-"""reconcile runs
+"""reconcile runs; retention marks
 
 Revision ID: 0005_reconcile
 Revises: 0002
@@ -27,7 +27,15 @@ def upgrade() -> None:
         sa.Column("findings", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("day"),
     )
+    with op.batch_alter_table("messages") as batch:
+        batch.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("register_entries") as batch:
+        batch.add_column(sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("register_entries") as batch:
+        batch.drop_column("closed_at")
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_column("purged_at")
     op.drop_table("reconcile_runs")

@@ -14,7 +14,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from imapclient import IMAPClient, SocketTimeout
@@ -199,6 +199,11 @@ class ImapConnection:
     def uids_from(self, first_uid: int) -> list[int]:
         """Every UID from ``first_uid`` on, as the server reports it (unfiltered)."""
         found = self._call("search", lambda: self.client.search(["UID", f"{max(first_uid, 1)}:*"]))
+        return [int(uid) for uid in found]
+
+    def uids_since(self, day: date) -> list[int]:
+        """UIDs of the messages the server received on or after ``day`` (UID SEARCH SINCE, by INTERNALDATE)."""
+        found = self._call("search since", lambda: self.client.search(["SINCE", day]))
         return [int(uid) for uid in found]
 
     def sizes(self, uids: Iterable[int]) -> dict[int, int]:

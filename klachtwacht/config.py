@@ -185,6 +185,23 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class ReconcileConfig:
+    """``[reconcile]``: the nightly reconciliation (see klachtwacht.reconcile)."""
+
+    window_days: int = 14  # how far back the mailbox check compares server UIDs with sightings
+    stuck_minutes: float = 60.0
+    review_working_days: int = 2
+    deadline_warn_days: int = 7
+    region: str = "midden"  # school-holiday region: noord | midden | zuid
+    volume_weeks: int = 156
+    coordinators: tuple[str, ...] = ()  # who receives the report when there are findings
+    daily_ok_mail: bool = False  # also send "alles in orde" on a clean night
+    report_dir: str = "reports"  # where the HTML and CSV report are written, relative to the configuration file
+    at: str = "02:30"  # local time of the nightly run
+    retention: Mapping[str, int] = field(default_factory=dict)  # label -> days; see klachtwacht.reconcile.retention
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     database: DatabaseConfig = DatabaseConfig()
@@ -196,6 +213,7 @@ class Config:
     mailboxes: tuple[MailboxConfig, ...] = ()
     organisations: tuple[OrganisationConfig, ...] = ()
     rules: RulesConfig = RulesConfig()
+    reconcile: ReconcileConfig = ReconcileConfig()
 
     def organisation(self, name: str) -> OrganisationConfig:
         """The organisation called ``name``; a default one when none is configured."""
@@ -324,7 +342,7 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
-            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations")
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile")
         )
         mailboxes_data = top.get("mailboxes", [])
         if not isinstance(mailboxes_data, list):
@@ -355,6 +373,7 @@ class _Reader:
             classifier=self.classifier(top.get("classifier")),
             ingest=self.ingest(top.get("ingest")),
             mailboxes=mailboxes,
+            reconcile=self.reconcile(top.get("reconcile")),
         )
 
     def organisation(self, data: Any, key: str) -> OrganisationConfig:
@@ -489,6 +508,36 @@ class _Reader:
             lease_seconds=self.positive(table, f"{key}.lease_seconds", "lease_seconds", float, d.lease_seconds),
             parse_processes=self.positive(table, f"{key}.parse_processes", "parse_processes", int, d.parse_processes),
         )
+
+    def reconcile(self, data: Any) -> ReconcileConfig:
+        key = "reconcile"
+        names = ("window_days", "stuck_minutes", "review_working_days", "deadline_warn_days", "region", "volume_weeks",
+                 "coordinators", "daily_ok_mail", "report_dir", "at", "retention")
+        table = self.table(data, key, names)
+        d = ReconcileConfig()
+        coordinators = self.get(table, f"{key}.coordinators", "coordinators", list, [])
+        at = self.get(table, f"{key}.at", "at", str, d.at)
+        hour, _, minute = at.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise self.fail(f"{key}.at", f"must be a time of day such as \"02:30\", not {at!r}")
+        return ReconcileConfig(
+            window_days=self.positive(table, f"{key}.window_days", "window_days", int, d.window_days),
+            stuck_minutes=self.positive(table, f"{key}.stuck_minutes", "stuck_minutes", float, d.stuck_minutes),
+            review_working_days=self.positive(table, f"{key}.review_working_days", "review_working_days", int, d.review_working_days),
+            deadline_warn_days=self.positive(table, f"{key}.deadline_warn_days", "deadline_warn_days", int, d.deadline_warn_days),
+            region=self.choice(table, f"{key}.region", "region", ("noord", "midden", "zuid"), d.region),
+            volume_weeks=self.positive(table, f"{key}.volume_weeks", "volume_weeks", int, d.volume_weeks),
+            coordinators=tuple(self.address(str(c), f"{key}.coordinators") for c in coordinators),
+            daily_ok_mail=self.get(table, f"{key}.daily_ok_mail", "daily_ok_mail", bool, d.daily_ok_mail),
+            report_dir=self.get(table, f"{key}.report_dir", "report_dir", str, d.report_dir),
+            at=at,
+            retention=self.retention(table.get("retention"), f"{key}.retention"),
+        )
+
+    def retention(self, data: Any, key: str) -> dict[str, int]:
+        """``[reconcile.retention]``: days to keep raw mail and text, per label (klacht: after the complaint was closed)."""
+        table = self.table(data, key, ("klacht", "beleidsvraag", "overig"))
+        return {label: int(self.positive(table, f"{key}.{label}", label, int, None)) for label in table}
 
     def address(self, value: str, key: str) -> str:
         if value.count("@") != 1 or value.startswith("@") or value.endswith("@") or " " in value:

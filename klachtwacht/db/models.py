@@ -126,6 +126,7 @@ class Message(Base):
     # identity (migration 0003_identity)
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     defects: Mapped[list[Any] | None]
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # raw bytes and text removed (retention)
 
     sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
 
@@ -214,6 +215,7 @@ class RegisterEntry(Base):
     external_ref: Mapped[str | None] = mapped_column(String(500))
     route: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the complaint was handled (retention counts from it)
 
     __table_args__ = (UniqueConstraint("organisation", "year", "sequence", name="uq_register_sequence"),)
 

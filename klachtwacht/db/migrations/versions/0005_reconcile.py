@@ -1,0 +1,41 @@
+"""reconcile runs; retention marks
+
+Revision ID: 0005_reconcile
+Revises: 0003_identity
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_reconcile"
+down_revision = "0003_identity"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "reconcile_runs",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("holder", sa.String(length=200), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("clean", sa.Boolean(), nullable=True),
+        sa.Column("exit_code", sa.Integer(), nullable=True),
+        sa.Column("findings", sa.JSON(), nullable=True),
+        sa.PrimaryKeyConstraint("day"),
+    )
+    with op.batch_alter_table("messages") as batch:
+        batch.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("register_entries") as batch:
+        batch.add_column(sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("register_entries") as batch:
+        batch.drop_column("closed_at")
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_column("purged_at")
+    op.drop_table("reconcile_runs")

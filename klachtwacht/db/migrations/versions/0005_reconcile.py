@@ -27,15 +27,12 @@ def upgrade() -> None:
         sa.Column("findings", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("day"),
     )
-    with op.batch_alter_table("messages") as batch:
-        batch.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table("register_entries") as batch:
-        batch.add_column(sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("messages", sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("register_entries", sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("register_entries") as batch:
-        batch.drop_column("closed_at")
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("purged_at")
+    # plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of "messages" would break the foreign keys to it
+    op.execute("ALTER TABLE register_entries DROP COLUMN closed_at")
+    op.execute("ALTER TABLE messages DROP COLUMN purged_at")
     op.drop_table("reconcile_runs")

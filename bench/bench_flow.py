@@ -74,7 +74,7 @@ def latency(count: int, db: str) -> None:
 
     from klachtwacht.db.models import Message, RegisterEntry
     from klachtwacht.runtime import App, run_service
-    from klachtwacht.steps import build_services
+    from klachtwacht.wiring import build_services
 
     complaint = (
         "Geachte wethouder,\n\nIk heb de kapotte lantaarnpaal voor ons huis nu al vier keer gemeld en er gebeurt helemaal niets. "
@@ -129,14 +129,14 @@ def backlog(count: int, db: str) -> None:
     from klachtwacht.db.models import FINAL_STATES, Message, MessageState, RawBlob, Sighting, utcnow
     from klachtwacht.intake import compress
     from klachtwacht.runtime import App
-    from klachtwacht.steps import build_services
+    from klachtwacht.wiring import build_services
 
     corpus = load_corpus()
     with tempfile.TemporaryDirectory() as tmp, SmtpSink() as smtp:
         config = _config(_database(db, tmp), 1, smtp.port)
         app = App(config, build_services(config))  # type: ignore[arg-type]
         app.upgrade_schema()
-        model = app.services.deps.classifier
+        model = app.services.seams.classifier
         received = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
         rows_m, rows_b, rows_s = [], [], []
         examples = [corpus[i % len(corpus)] for i in range(count)]

@@ -28,7 +28,7 @@ from rules import Action
 
 __all__ = ["DatabaseSink", "store_raw", "load_raw", "insert_ignore", "SECRETARY_DECISIONS"]
 
-#: Decisions whose secretaries are told (the keys of klachtwacht.steps.KINDS).
+#: Decisions whose secretaries are told (the keys of rules.plan.NOTICE_KIND).
 SECRETARY_DECISIONS = (Action.REGISTER, Action.POLICY, Action.BEZWAAR, Action.WOO)
 
 log = logging.getLogger(__name__)

@@ -18,12 +18,13 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, formataddr
+from typing import Protocol
 
 from klachtwacht.config import SmtpConfig
 from klachtwacht.db.models import utcnow
 from klachtwacht.errors import NoticeRejected, NoticeUnavailable
 
-__all__ = ["OutgoingMail", "Mailer", "LOOP_HEADER"]
+__all__ = ["OutgoingMail", "Mailer", "MailSender", "LOOP_HEADER"]
 
 LOOP_HEADER = "X-Klachtwacht-Loop"
 #: A connection unused this long is not reused (servers close idle sessions after a few minutes).
@@ -41,6 +42,16 @@ class OutgoingMail:
     references: tuple[str, ...] = ()
     attachments: tuple[tuple[str, str, str, bytes], ...] = ()  # (filename, maintype, subtype, data)
     sender_name: str | None = None
+
+
+class MailSender(Protocol):
+    """The mailer seam: sends one mail (:class:`Mailer` over SMTP; a test double in :mod:`klachtwacht.doubles`).
+
+    Raises :class:`~klachtwacht.errors.NoticeUnavailable` for passing
+    failures and :class:`~klachtwacht.errors.NoticeRejected` for a refusal.
+    """
+
+    def send(self, mail: OutgoingMail) -> None: ...
 
 
 def _attach_original(message: EmailMessage, filename: str, raw: bytes) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from klachtwacht.config import Config
-from klachtwacht.notices.mailer import Mailer
+from klachtwacht.notices.mailer import MailSender
 from klachtwacht.register.base import RegisterBackend, RegisterRequest
 from klachtwacht.register.database import DatabaseRegister
 from klachtwacht.register.entries import entry_for, format_number
@@ -11,7 +11,7 @@ from klachtwacht.register.entries import entry_for, format_number
 __all__ = ["RegisterBackend", "RegisterRequest", "DatabaseRegister", "make_backend", "entry_for", "format_number"]
 
 
-def make_backend(config: Config, mailer: Mailer) -> RegisterBackend:
+def make_backend(config: Config, mailer: MailSender) -> RegisterBackend:
     """The backend named by ``[register] backend``."""
     backend = config.register.backend
     if backend == "zgw":

@@ -9,7 +9,7 @@ recognise the duplicate.
 from __future__ import annotations
 
 from klachtwacht.errors import ConfigError, NoticeRejected, NoticeUnavailable, RegisterUnavailable
-from klachtwacht.notices.mailer import Mailer, OutgoingMail
+from klachtwacht.notices.mailer import MailSender, OutgoingMail
 from klachtwacht.register.base import RegisterRequest
 
 __all__ = ["EmailRegister"]
@@ -18,7 +18,7 @@ __all__ = ["EmailRegister"]
 class EmailRegister:
     name = "email"
 
-    def __init__(self, mailer: Mailer, domain: str) -> None:
+    def __init__(self, mailer: MailSender, domain: str) -> None:
         self.mailer = mailer
         self.domain = domain
 

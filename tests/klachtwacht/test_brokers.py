@@ -35,7 +35,7 @@ def broker_app(request: pytest.FixtureRequest, setup: Any, classifier: Any, smtp
     from ingest.backoff import Backoff
     from klachtwacht.config import load_config
     from klachtwacht.runtime import App
-    from klachtwacht.steps import build_services
+    from klachtwacht.wiring import build_services
 
     config = load_config(setup.tmp_path / "klachtwacht.toml")
     # a queue of its own per test, so nothing left on a shared server can interfere

@@ -185,6 +185,21 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class ArchiveConfig:
+    """A mailbox that gets a copy of every letter (an envelope Bcc in the same SMTP transaction).
+
+    Before a letter whose send was interrupted goes out again, klachtwacht
+    searches ``folder`` over IMAP for its Message-ID; a copy younger than
+    ``delivery_grace`` seconds may still be on its way, so it waits that long.
+    """
+
+    address: str
+    imap: ImapConfig
+    folder: str = "INBOX"
+    delivery_grace: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     database: DatabaseConfig = DatabaseConfig()
@@ -196,6 +211,7 @@ class Config:
     mailboxes: tuple[MailboxConfig, ...] = ()
     organisations: tuple[OrganisationConfig, ...] = ()
     rules: RulesConfig = RulesConfig()
+    archive: ArchiveConfig | None = None
 
     def organisation(self, name: str) -> OrganisationConfig:
         """The organisation called ``name``; a default one when none is configured."""
@@ -324,7 +340,7 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
-            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations")
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "archive")
         )
         mailboxes_data = top.get("mailboxes", [])
         if not isinstance(mailboxes_data, list):
@@ -355,6 +371,18 @@ class _Reader:
             classifier=self.classifier(top.get("classifier")),
             ingest=self.ingest(top.get("ingest")),
             mailboxes=mailboxes,
+            archive=self.archive(top["archive"]) if "archive" in top else None,
+        )
+
+    def archive(self, data: Any) -> ArchiveConfig:
+        table = self.table(data, "archive", ("address", "folder", "delivery_grace", "imap"))
+        if "imap" not in table:
+            raise self.fail("archive.imap", "is required (how klachtwacht reads the copies back)")
+        return ArchiveConfig(
+            address=self.address(self.get(table, "archive.address", "address", str), "archive.address"),
+            imap=self.imap(table["imap"], "archive.imap"),
+            folder=self.get(table, "archive.folder", "folder", str, "INBOX"),
+            delivery_grace=self.positive(table, "archive.delivery_grace", "delivery_grace", float, 60.0),
         )
 
     def organisation(self, data: Any, key: str) -> OrganisationConfig:

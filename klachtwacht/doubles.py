@@ -76,6 +76,8 @@ class MemoryMailer:
 class MemoryArchive:
     """An archive that holds every letter of a :class:`MemoryMailer`."""
 
+    settle_seconds = 0.0
+
     def __init__(self, mailer: MemoryMailer) -> None:
         self.mailer = mailer
 

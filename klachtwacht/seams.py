@@ -46,6 +46,9 @@ class LetterArchive(Protocol):
     asked now (then nothing is sent: a doubt is settled later, not guessed).
     """
 
+    #: A copy younger than this may still be on its way to the archive.
+    settle_seconds: float
+
     def find(self, message_id: str) -> bool: ...
 
 

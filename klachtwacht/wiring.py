@@ -10,6 +10,7 @@ from klachtwacht.config import Config, OrganisationConfig
 from klachtwacht.db.models import MessageState
 from klachtwacht.errors import ConfigError
 from klachtwacht.flow import Flow
+from klachtwacht.notices.archive import ImapArchive
 from klachtwacht.notices.mailer import Mailer
 from klachtwacht.notices.render import NoticeRenderer
 from klachtwacht.perform import LetterPerformer, Performer, RegisterPerformer
@@ -31,8 +32,9 @@ def build_services(config: Config, classifier: ClassifierSeam | None = None, *, 
             from classifiers.classifier import Classifier
 
             classifier = Classifier.load(config.classifier.model)
-        mailer = Mailer(config.smtp)
-        seams = Seams(classifier=classifier, register=make_backend(config, mailer), mailer=mailer)
+        archive = ImapArchive(config.archive) if config.archive else None
+        mailer = Mailer(config.smtp, archive=config.archive.address if config.archive else None)
+        seams = Seams(classifier=classifier, register=make_backend(config, mailer, archive), mailer=mailer, archive=archive)
     organisations = config.organisations or (config.organisation("default"),)
     by_name = {org.name: org for org in organisations}
     rules = plan_rules(config, seams)

@@ -81,6 +81,8 @@ class Performer(Protocol):
 
     #: False when ``find`` cannot know (nothing to look in): a resend after doubt is then logged as such.
     can_find: bool
+    #: After an interruption, ``find`` may miss an effect younger than this (a copy still on its way): wait first.
+    settle_seconds: float
 
     def find(self, job: Job) -> str | None:
         """The reference of the effect when it already happened in the outside world, else None."""

@@ -54,6 +54,7 @@ class LetterPerformer:
         self.per_sender_per_day = per_sender_per_day
         self.domain = rules.sender.split("@", 1)[1]
         self.can_find = archive is not None
+        self.settle_seconds = archive.settle_seconds if archive is not None else 0.0
 
     def message_id(self, job: Job) -> str:
         return letter_message_id(job.message.pk, job.kind, job.recipient, self.domain)

@@ -21,6 +21,7 @@ class RegisterPerformer:
     """``find`` asks the backend for an earlier registration; ``perform`` registers."""
 
     can_find = True
+    settle_seconds = 0.0
 
     def __init__(self, backend: RegisterBackend, organisations: Mapping[str, OrganisationConfig], rules: Rules) -> None:
         self.backend = backend

@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,12 +56,15 @@ def _holder_gone(holder: str) -> bool:
     return False
 
 
-def _claim(sessions: sessionmaker[Session], job: Job, performer: Performer) -> tuple[str, bool]:
-    """Claim the row; return ``(status, in_doubt)``. A status other than started means: nothing to do."""
+def _claim(sessions: sessionmaker[Session], job: Job, performer: Performer) -> tuple[str, datetime | None]:
+    """Claim the row; return ``(status, since)``: ``since`` is when the interrupted attempt began (None: no doubt).
+
+    A status other than started means: nothing to do.
+    """
     with sessions.begin() as session:
         row = session.get(Effect, job.effect_id)
         if row is None or row.status not in OPEN:
-            return (row.status if row else SKIPPED), False
+            return (row.status if row else SKIPPED), None
         doubt = row.status == STARTED
         detail = row.detail or ""
         if doubt and detail.startswith(_CLAIM):
@@ -75,8 +78,11 @@ def _claim(sessions: sessionmaker[Session], job: Job, performer: Performer) -> t
             key, limit = quota
             if not take_quota(session, key, local_date(utcnow()), limit):
                 row.status, row.detail, row.done_at = SKIPPED, f"al {limit} berichten vandaag aan deze afzender (limiet)", utcnow()
-                return SKIPPED, False
+                return SKIPPED, None
             payload["quota_taken"] = True
+        since = _when(payload.get("attempted_at"), row.started_at) if doubt else None
+        if not doubt:
+            payload["attempted_at"] = utcnow().isoformat()
         moved = session.execute(
             update(Effect)
             .where(Effect.id == row.id, Effect.status == row.status, Effect.attempts == row.attempts)
@@ -84,7 +90,19 @@ def _claim(sessions: sessionmaker[Session], job: Job, performer: Performer) -> t
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise RetryableError(f"outbox row {row.id} was claimed by another worker a moment ago")
-        return STARTED, doubt
+        return STARTED, since
+
+
+def _when(value: object, default: datetime) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else default
+
+
+def _attempting(sessions: sessionmaker[Session], job: Job) -> None:
+    """Note that a doubtful effect is being done again now (the next doubt dates from here)."""
+    with sessions.begin() as session:
+        row = session.get(Effect, job.effect_id)
+        if row is not None:
+            row.payload = {**(row.payload or {}), "attempted_at": utcnow().isoformat()}
 
 
 def _finish(sessions: sessionmaker[Session], job: Job, performer: Performer, status: str, detail: str | None, ref: str | None) -> None:
@@ -95,10 +113,17 @@ def _finish(sessions: sessionmaker[Session], job: Job, performer: Performer, sta
 
 
 def _release(sessions: sessionmaker[Session], job: Job, *, doubtful: bool, error: str) -> None:
-    """After a failed attempt: back to planned when nothing can have happened, else in doubt."""
-    with sessions.begin() as session:
-        values = {"detail": (_DOUBT + error)[:2000]} if doubtful else {"status": PLANNED, "detail": error[:2000]}
-        session.execute(update(Effect).where(Effect.id == job.effect_id, Effect.status == STARTED).values(**values))
+    """After a failed attempt: back to planned when nothing can have happened, else in doubt.
+
+    Never raises: when the database is away too, the claim stays and its
+    holder, gone or not, is judged on the next try.
+    """
+    values = {"detail": (_DOUBT + error)[:2000]} if doubtful else {"status": PLANNED, "detail": error[:2000]}
+    try:
+        with sessions.begin() as session:
+            session.execute(update(Effect).where(Effect.id == job.effect_id, Effect.status == STARTED).values(**values))
+    except Exception:
+        log.warning("message %d: outbox row %d could not be released after a failed attempt", job.message.pk, job.effect_id)
 
 
 def work_off(sessions: sessionmaker[Session], job: Job, performer: Performer) -> str:
@@ -107,24 +132,30 @@ def work_off(sessions: sessionmaker[Session], job: Job, performer: Performer) ->
     Raises :class:`RetryableError` when it must be tried again later (the
     row stays planned, or in doubt when the outside call may have happened).
     """
-    status, doubt = _claim(sessions, job, performer)
+    status, since = _claim(sessions, job, performer)
     if status != STARTED:
         return status
     try:
-        if doubt:
+        if since is not None:
             found = performer.find(job)
             if found is not None:
                 log.info("message %d: %s (outbox row %d) had been carried out before the interruption; recorded", job.message.pk, job.kind, job.effect_id)
                 _finish(sessions, job, performer, DONE, "gevonden bij controle na herstart", found)
                 return DONE
+            waited = (utcnow() - since).total_seconds()
+            if waited < performer.settle_seconds:
+                raise RetryableError(f"outbox row {job.effect_id}: its copy may still be on its way ({waited:.0f} s); looking again later")
             if not performer.can_find:
                 log.warning("message %d: %s (outbox row %d) is done again after an interrupted attempt: nothing to check it against", job.message.pk, job.kind, job.effect_id)
+            else:
+                log.info("message %d: %s (outbox row %d) was not carried out before the interruption; doing it now", job.message.pk, job.kind, job.effect_id)
+            _attempting(sessions, job)
         ref = performer.perform(job)
     except NoticeRejected as exc:
         _finish(sessions, job, performer, REJECTED, str(exc), None)
         return REJECTED
     except RetryableError as exc:
-        _release(sessions, job, doubtful=getattr(exc, "doubtful", True), error=str(exc))
+        _release(sessions, job, doubtful=exc.doubtful, error=str(exc))
         raise
     except BaseException as exc:  # a crash or a bug: whatever happened outside, it is in doubt now
         _release(sessions, job, doubtful=True, error=f"{type(exc).__name__}: {exc}")

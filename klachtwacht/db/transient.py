@@ -38,6 +38,6 @@ def is_transient(error: BaseException) -> bool:
             text = str(current).lower()
             if any(t in text for t in _TEXT_TRANSIENT + _SQLITE_TRANSIENT):
                 return True
-        current = current.__cause__ or current.__context__
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
         seen += 1
     return False

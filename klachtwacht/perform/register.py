@@ -20,11 +20,12 @@ __all__ = ["RegisterPerformer"]
 class RegisterPerformer:
     """``find`` asks the backend for an earlier registration; ``perform`` registers."""
 
-    can_find = True
     settle_seconds = 0.0
 
     def __init__(self, backend: RegisterBackend, organisations: Mapping[str, OrganisationConfig], rules: Rules) -> None:
         self.backend = backend
+        #: The e-mail register without a letter archive cannot look: its resends after doubt are logged.
+        self.can_find = bool(getattr(backend, "can_find", True))
         self.organisations = organisations
         self.rules = rules
 

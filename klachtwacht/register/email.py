@@ -29,6 +29,10 @@ class EmailRegister:
         self.domain = domain
         self.archive = archive
 
+    @property
+    def can_find(self) -> bool:
+        return self.archive is not None
+
     def message_id(self, request: RegisterRequest) -> str:
         return f"<kw.register.{request.message_pk}.{request.number}@{self.domain}>"
 

@@ -152,8 +152,11 @@ class Flow:
             rows = effects_of(ctx.session, message.id)
             org = next((str(r.payload["organisation"]) for r in rows if r.payload and r.payload.get("organisation")), self.rules.default_organisation)
             notices = secretary_notices(self.facts(message).mailboxes, org, kind)
-            with ctx.sessions.begin() as session:
-                write_plan(session, message.id, notices)
+            known = {(r.effect, r.recipient) for r in rows}
+            new = [n for n in notices if n.key not in known]
+            if new:  # a mailbox it was seen in since the plan was made
+                with ctx.sessions.begin() as session:
+                    write_plan(session, message.id, new)
             perform_phase(ctx.sessions, self.view(ctx), Phase.SECRETARIES, self.performers)
         seen_now = select(func.count()).select_from(Sighting).where(Sighting.message_pk == message.id).scalar_subquery()
         return StepResult(S.DONE, reason="afgehandeld; secretariaat ingelicht" if kind else "afgehandeld", guard=seen_now == sightings)

@@ -45,6 +45,7 @@ class MessageView:
     parsed: ParsedMessage
     mailboxes: tuple[str, ...]
     _raw: bytes | None = field(default=None, repr=False)
+    _entry: EntryFacts | None = field(default=None, repr=False)
 
     def raw(self) -> bytes:
         if self._raw is None:
@@ -53,10 +54,12 @@ class MessageView:
         return self._raw
 
     def entry(self) -> EntryFacts | None:
-        """The message's register entry, when it has one."""
-        with self.sessions() as session:
-            row = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == self.pk))
-            return None if row is None else EntryFacts(row.id, row.number, row.due, row.organisation)
+        """The message's register entry, when it has one (remembered once found: an entry never goes away)."""
+        if self._entry is None:
+            with self.sessions() as session:
+                row = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == self.pk))
+                self._entry = None if row is None else EntryFacts(row.id, row.number, row.due, row.organisation)
+        return self._entry
 
     def performed(self, kind: str) -> bool:
         """Whether an effect of ``kind`` of this message was carried out."""

@@ -61,6 +61,16 @@ def _claim(sessions: sessionmaker[Session], job: Job, performer: Performer) -> t
 
     A status other than started means: nothing to do.
     """
+    if performer.quota(job) is None:  # the common case, one statement: planned -> started
+        with sessions.begin() as session:
+            payload = {**job.payload, "attempted_at": utcnow().isoformat()}
+            moved = session.execute(
+                update(Effect)
+                .where(Effect.id == job.effect_id, Effect.status == PLANNED)
+                .values(status=STARTED, attempts=Effect.attempts + 1, detail=_CLAIM + lease.holder_id(), started_at=utcnow(), payload=payload)
+            )
+            if moved.rowcount == 1:  # type: ignore[attr-defined]
+                return STARTED, None
     with sessions.begin() as session:
         row = session.get(Effect, job.effect_id)
         if row is None or row.status not in OPEN:

@@ -1,7 +1,7 @@
 """Register-and-notify benchmark.
 
     python bench/bench_flow.py latency [--messages 200] [--db sqlite|postgresql]
-    python bench/bench_flow.py backlog [--messages 10000] [--db sqlite|postgresql]
+    python bench/bench_flow.py backlog [--messages 10000] [--db sqlite|postgresql] [--profile]
 
 latency: with the watcher running (IDLE) against Dovecot, complaints are
 appended one by one; for each, the time from APPEND until its register entry
@@ -74,7 +74,7 @@ def latency(count: int, db: str) -> None:
 
     from klachtwacht.db.models import Message, RegisterEntry
     from klachtwacht.runtime import App, run_service
-    from klachtwacht.steps import build_services
+    from klachtwacht.wiring import build_services
 
     complaint = (
         "Geachte wethouder,\n\nIk heb de kapotte lantaarnpaal voor ons huis nu al vier keer gemeld en er gebeurt helemaal niets. "
@@ -117,7 +117,7 @@ def latency(count: int, db: str) -> None:
     print(f"{count} complaints, append -> register entry + sender notice accepted ({db}): median {statistics.median(times):.2f} s, p95 {p95:.2f} s, max {times[-1]:.2f} s")
 
 
-def backlog(count: int, db: str) -> None:
+def backlog(count: int, db: str, profile: bool = False) -> None:
     from sqlalchemy import func, insert, select
     from support.mail import make_mail
     from support.smtp import SmtpSink
@@ -129,14 +129,14 @@ def backlog(count: int, db: str) -> None:
     from klachtwacht.db.models import FINAL_STATES, Message, MessageState, RawBlob, Sighting, utcnow
     from klachtwacht.intake import compress
     from klachtwacht.runtime import App
-    from klachtwacht.steps import build_services
+    from klachtwacht.wiring import build_services
 
     corpus = load_corpus()
     with tempfile.TemporaryDirectory() as tmp, SmtpSink() as smtp:
         config = _config(_database(db, tmp), 1, smtp.port)
         app = App(config, build_services(config))  # type: ignore[arg-type]
         app.upgrade_schema()
-        model = app.services.deps.classifier
+        model = app.services.seams.classifier
         received = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
         rows_m, rows_b, rows_s = [], [], []
         examples = [corpus[i % len(corpus)] for i in range(count)]
@@ -159,18 +159,32 @@ def backlog(count: int, db: str) -> None:
             session.execute(insert(RawBlob), rows_b)
             session.execute(insert(Message), rows_m)
             session.execute(insert(Sighting), rows_s)
-        worker = app.worker(threads=2)
         t0 = time.perf_counter()
-        worker.start()
-        app.enqueue(list(range(1, count + 1)))
-        while True:
-            with app.sessions() as session:
-                done = session.scalar(select(func.count()).select_from(Message).where(Message.state.in_(FINAL_STATES)))
-            if done >= count:
-                break
-            time.sleep(0.2)
-        seconds = time.perf_counter() - t0
-        worker.stop()
+        if profile:  # one thread, in order, under cProfile: where the time goes
+            import cProfile
+            import pstats
+
+            from klachtwacht.pipeline import advance
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for pk in range(1, count + 1):
+                advance(app.sessions, app.services, pk)
+            profiler.disable()
+            seconds = time.perf_counter() - t0
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        else:
+            worker = app.worker(threads=2)
+            worker.start()
+            app.enqueue(list(range(1, count + 1)))
+            while True:
+                with app.sessions() as session:
+                    done = session.scalar(select(func.count()).select_from(Message).where(Message.state.in_(FINAL_STATES)))
+                if done >= count:
+                    break
+                time.sleep(0.2)
+            seconds = time.perf_counter() - t0
+            worker.stop()
         with app.sessions() as session:
             by_state = dict(session.execute(select(Message.decision, func.count()).group_by(Message.decision)).all())
         app.close()
@@ -183,11 +197,12 @@ def main() -> None:
     parser.add_argument("mode", choices=("latency", "backlog"))
     parser.add_argument("--messages", type=int, default=None)
     parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--profile", action="store_true", help="backlog: one thread under cProfile, print where the time goes")
     args = parser.parse_args()
     if args.mode == "latency":
         latency(args.messages or 200, args.db)
     else:
-        backlog(args.messages or 10_000, args.db)
+        backlog(args.messages or 10_000, args.db, args.profile)
 
 
 if __name__ == "__main__":

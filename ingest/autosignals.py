@@ -15,7 +15,7 @@ from typing import Union
 
 from ingest.records import AUTO_SIGNALS, Address
 
-__all__ = ["auto_signals", "Headers"]
+__all__ = ["auto_signals", "is_robot_address", "Headers"]
 
 #: Header values: a mapping of names to one value or a list of values, or
 #: ``(name, value)`` pairs (an ``email.message.Message`` works as it is).
@@ -64,7 +64,7 @@ def auto_signals(
         found.add("list")
     if return_path is not None and return_path.strip().strip("<>").strip() == "":
         found.add("empty-return-path")
-    if _is_robot(sender):
+    if is_robot_address(sender):
         found.add("robot-sender")
     if (content_type or "").strip().lower().startswith("multipart/report"):
         found.add("report")
@@ -105,8 +105,8 @@ def _tokens(value: str) -> set[str]:
     return {part.strip().lower() for part in value.split(",")}
 
 
-def _is_robot(sender: Address | str | None) -> bool:
-    """True when the sender's local part names a mail system or a no-reply box."""
+def is_robot_address(sender: Address | str | None) -> bool:
+    """True when the local part of ``sender`` names a mail system or a no-reply box (the one check of it)."""
     address = sender.address if isinstance(sender, Address) else (sender or "")
     address = address.strip().strip("<>").lower()
     local = address.rpartition("@")[0] if "@" in address else address

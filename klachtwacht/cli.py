@@ -30,7 +30,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _app(args: argparse.Namespace) -> Any:
     from klachtwacht.runtime import App
-    from klachtwacht.steps import build_services
+    from klachtwacht.wiring import build_services
 
     config = _config(args)
     app = App(config, build_services(config))

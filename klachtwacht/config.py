@@ -202,6 +202,21 @@ class ReconcileConfig:
 
 
 @dataclass(frozen=True)
+class ArchiveConfig:
+    """A mailbox that gets a copy of every letter (an envelope Bcc in the same SMTP transaction).
+
+    Before a letter whose send was interrupted goes out again, klachtwacht
+    searches ``folder`` over IMAP for its Message-ID; a copy younger than
+    ``delivery_grace`` seconds may still be on its way, so it waits that long.
+    """
+
+    address: str
+    imap: ImapConfig
+    folder: str = "INBOX"
+    delivery_grace: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     database: DatabaseConfig = DatabaseConfig()
@@ -214,6 +229,7 @@ class Config:
     organisations: tuple[OrganisationConfig, ...] = ()
     rules: RulesConfig = RulesConfig()
     reconcile: ReconcileConfig = ReconcileConfig()
+    archive: ArchiveConfig | None = None
 
     def organisation(self, name: str) -> OrganisationConfig:
         """The organisation called ``name``; a default one when none is configured."""
@@ -342,7 +358,7 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
-            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile")
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive")
         )
         mailboxes_data = top.get("mailboxes", [])
         if not isinstance(mailboxes_data, list):
@@ -374,6 +390,18 @@ class _Reader:
             ingest=self.ingest(top.get("ingest")),
             mailboxes=mailboxes,
             reconcile=self.reconcile(top.get("reconcile")),
+            archive=self.archive(top["archive"]) if "archive" in top else None,
+        )
+
+    def archive(self, data: Any) -> ArchiveConfig:
+        table = self.table(data, "archive", ("address", "folder", "delivery_grace", "imap"))
+        if "imap" not in table:
+            raise self.fail("archive.imap", "is required (how klachtwacht reads the copies back)")
+        return ArchiveConfig(
+            address=self.address(self.get(table, "archive.address", "address", str), "archive.address"),
+            imap=self.imap(table["imap"], "archive.imap"),
+            folder=self.get(table, "archive.folder", "folder", str, "INBOX"),
+            delivery_grace=self.positive(table, "archive.delivery_grace", "delivery_grace", float, 60.0),
         )
 
     def organisation(self, data: Any, key: str) -> OrganisationConfig:

@@ -1,120 +1,103 @@
-"""The effect ledger: every external effect happens once per (message, effect, recipient).
+"""The outbox: one row per (message, effect, recipient), written as a plan and worked off by performers.
 
-A row is written as ``started`` before the call and completed after it. A
-retry that finds a ``started`` row asks the outside world (``check``) whether
-the earlier call got through before acting again. A crash at any point,
-followed by a restart, ends in the same state as no crash.
+The decide step writes the plan's effects as ``planned`` rows (or
+``skipped`` with the reason there will be none) in the same transaction as
+the state change. A planned row can be ``cancelled`` until a performer
+claims it. A performer claims a row as ``started`` before it acts and ends it
+``done`` or ``rejected`` after (see :mod:`klachtwacht.perform`); a row found
+``started`` again is in doubt, and its performer looks in the outside world
+before it acts again. A crash at any point, followed by a restart, ends in the
+same state as no crash.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from klachtwacht.db.models import Effect, NoticeQuota, utcnow
-from klachtwacht.errors import NoticeRejected
 from klachtwacht.intake import insert_ignore
+from rules.plan import PlannedEffect
 
-__all__ = ["run_effect", "skip_effect", "effects_of", "take_quota", "has_row", "DONE", "SKIPPED", "REJECTED", "STARTED"]
+__all__ = [
+    "write_plan", "replan", "cancel", "pending", "effects_of", "take_quota", "payload_of",
+    "PLANNED", "STARTED", "DONE", "SKIPPED", "REJECTED", "CANCELLED", "OPEN",
+]
 
-log = logging.getLogger(__name__)
-
-STARTED, DONE, SKIPPED, REJECTED = "started", "done", "skipped", "rejected"
-
-
-def _row(session: Session, message_pk: int, effect: str, recipient: str) -> Effect | None:
-    return session.scalar(select(Effect).where(Effect.message_pk == message_pk, Effect.effect == effect, Effect.recipient == recipient))
+PLANNED, STARTED, DONE, SKIPPED, REJECTED, CANCELLED = "planned", "started", "done", "skipped", "rejected", "cancelled"
+#: Rows a performer still has to work off.
+OPEN = (PLANNED, STARTED)
 
 
-def run_effect(
-    sessions: sessionmaker[Session],
-    message_pk: int,
-    effect: str,
-    recipient: str,
-    act: Callable[[], str | None],
-    check: Callable[[], str | None] | None = None,
-) -> Effect:
-    """Carry out ``act`` once for (message, effect, recipient); return the ledger row.
+def payload_of(effect: PlannedEffect) -> dict[str, Any]:
+    """What the performer needs besides (message, effect, recipient)."""
+    return {
+        "phase": effect.phase, "organisation": effect.organisation, "template": effect.template,
+        "mailbox": effect.mailbox, "backend": effect.backend, "route": effect.route,
+    }
 
-    Raises what ``act`` raises for passing failures (the row stays ``started``);
-    a :class:`NoticeRejected` ends the row as ``rejected``.
+
+def write_plan(session: Session, message_pk: int, effects: Iterable[PlannedEffect]) -> None:
+    """Add the plan's effects to the outbox inside the caller's transaction; rows that exist stay as they are."""
+    now = utcnow()
+    for effect in effects:
+        kind, recipient = effect.key
+        values: dict[str, object] = {
+            "message_pk": message_pk, "effect": kind, "recipient": recipient[:320], "attempts": 0, "started_at": now,
+            "status": PLANNED if effect.skip is None else SKIPPED, "detail": effect.skip, "payload": payload_of(effect),
+        }
+        if effect.skip is not None:
+            values["done_at"] = now
+        insert_ignore(session, Effect, values, ["message_pk", "effect", "recipient"])
+
+
+def replan(session: Session, message_pk: int, effects: Sequence[PlannedEffect]) -> list[int]:
+    """Make the outbox follow a new plan (a reviewer's decision): cancel planned rows it drops, add the new ones.
+
+    Rows already performed, started or skipped stay: what happened in the
+    outside world is not undone. Returns the cancelled rows.
     """
-    with sessions.begin() as session:
-        retry = _row(session, message_pk, effect, recipient) is not None
-        row = _ensure_row(session, message_pk, effect, recipient, status=STARTED)
-        if row.status != STARTED:
-            return row
-        row.attempts += 1
-    if retry and check is not None:
-        found = check()
-        if found is not None:
-            log.info("message %d: %s was already carried out before a crash; recording it", message_pk, effect)
-            return _finish(sessions, message_pk, effect, recipient, DONE, "gevonden bij controle na herstart", found)
-    try:
-        ref = act()
-    except NoticeRejected as exc:
-        return _finish(sessions, message_pk, effect, recipient, REJECTED, str(exc), None)
-    return _finish(sessions, message_pk, effect, recipient, DONE, None, ref)
+    wanted = {effect.key for effect in effects}
+    dropped = [row.id for row in effects_of(session, message_pk) if row.status == PLANNED and (row.effect, row.recipient) not in wanted]
+    for effect_id in dropped:
+        cancel(session, effect_id, "vervallen door een nieuw besluit")
+    write_plan(session, message_pk, effects)
+    return dropped
 
 
-def skip_effect(sessions: sessionmaker[Session], message_pk: int, effect: str, recipient: str, reason: str) -> Effect:
-    """Record that an effect was deliberately not carried out, and why."""
-    with sessions.begin() as session:
-        return _ensure_row(session, message_pk, effect, recipient, status=SKIPPED, detail=reason, done_at=utcnow())
+def cancel(session: Session, effect_id: int, reason: str = "geannuleerd") -> bool:
+    """Cancel a planned effect; False when it was already claimed or done."""
+    result = session.execute(
+        update(Effect).where(Effect.id == effect_id, Effect.status == PLANNED).values(status=CANCELLED, detail=reason[:2000], done_at=utcnow())
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _ensure_row(session: Session, message_pk: int, effect: str, recipient: str, **values: object) -> Effect:
-    """The ledger row of (message, effect, recipient), inserted with ``values`` if there is none yet."""
-    row = _row(session, message_pk, effect, recipient)
-    if row is None:
-        insert_ignore(
-            session,
-            Effect,
-            {"message_pk": message_pk, "effect": effect, "recipient": recipient, "attempts": 0, "started_at": utcnow(), **values},
-            ["message_pk", "effect", "recipient"],
-        )
-        row = _row(session, message_pk, effect, recipient)
-    assert row is not None
-    return row
-
-
-def _finish(sessions: sessionmaker[Session], message_pk: int, effect: str, recipient: str, status: str, detail: str | None, ref: str | None) -> Effect:
-    with sessions.begin() as session:
-        row = _row(session, message_pk, effect, recipient)
-        assert row is not None
-        row.status = status
-        row.detail = detail
-        row.external_ref = ref
-        row.done_at = utcnow()
-        return row
+def pending(session: Session, message_pk: int, phase: int) -> list[Effect]:
+    """The rows of ``phase`` still to be worked off, in plan order."""
+    rows = session.scalars(select(Effect).where(Effect.message_pk == message_pk, Effect.status.in_(OPEN)).order_by(Effect.id))
+    return [row for row in rows if (row.payload or {}).get("phase") == phase]
 
 
 def effects_of(session: Session, message_pk: int) -> list[Effect]:
-    """The ledger rows of one message."""
+    """The outbox rows of one message, in plan order."""
     return list(session.scalars(select(Effect).where(Effect.message_pk == message_pk).order_by(Effect.id)))
 
 
-def take_quota(sessions: sessionmaker[Session], recipient: str, day: date, limit: int) -> bool:
-    """Count one more notice to ``recipient`` on ``day``; False when ``limit`` was reached.
+def take_quota(session: Session, recipient: str, day: date, limit: int) -> bool:
+    """Count one more letter to ``recipient`` on ``day`` inside the caller's transaction; False when ``limit`` was reached.
 
     Atomic on SQLite and PostgreSQL alike (a conditional UPDATE), so two
     workers cannot both take the last place.
     """
-    with sessions.begin() as session:
-        insert_ignore(session, NoticeQuota, {"recipient": recipient, "day": day, "count": 0}, ["recipient", "day"])
-    with sessions.begin() as session:
-        taken = session.execute(
-            update(NoticeQuota)
-            .where(NoticeQuota.recipient == recipient, NoticeQuota.day == day, NoticeQuota.count < limit)
-            .values(count=NoticeQuota.count + 1)
-        )
-        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def has_row(session: Session, message_pk: int, effect: str, recipient: str) -> bool:
-    """Whether the ledger already has a row for this effect (a retry, not a new notice)."""
-    return _row(session, message_pk, effect, recipient) is not None
+    insert_ignore(session, NoticeQuota, {"recipient": recipient, "day": day, "count": 0}, ["recipient", "day"])
+    taken = session.execute(
+        update(NoticeQuota)
+        .where(NoticeQuota.recipient == recipient, NoticeQuota.day == day, NoticeQuota.count < limit)
+        .values(count=NoticeQuota.count + 1)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]

@@ -49,9 +49,13 @@ class RetryableError(KlachtwachtError):
     ``retry_after`` is a hint in seconds, when the other side gave one.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    #: False when it is certain that nothing happened outside (the other side said no before acting).
+    doubtful: bool = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, doubtful: bool = True) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.doubtful = doubtful
 
 
 class MailboxUnavailable(RetryableError):

@@ -30,7 +30,7 @@ from rules import Action
 
 __all__ = ["DatabaseSink", "store_raw", "load_raw", "insert_ignore", "compress", "decompress", "SECRETARY_DECISIONS", "MESSAGE_ID_COLLISION"]
 
-#: Decisions whose secretaries are told (the keys of klachtwacht.steps.KINDS).
+#: Decisions whose secretaries are told (the keys of rules.plan.NOTICE_KIND).
 SECRETARY_DECISIONS = (Action.REGISTER, Action.POLICY, Action.BEZWAAR, Action.WOO)
 
 #: The defect a message gets when an earlier message carries its Message-ID with other content.

@@ -4,9 +4,17 @@ Each step reads what it needs, computes (pure functions from ``ingest``,
 ``classifiers`` and ``rules``), and then stores its result together with the
 state change in one transaction, guarded by a compare-and-set on the state:
 when two workers get the same message (at-least-once delivery), one wins and
-the other finds the state moved and stops. A step that fails for a passing
-reason raises :class:`RetryableError` and the message stays where it was, to
-be retried by the actor or re-enqueued by the sweeper.
+the other finds the state moved and stops. A result's ``then`` (the decide
+step's plan, written to the outbox) runs in that same transaction. The steps
+that carry out effects work off the outbox (:mod:`klachtwacht.perform`), each
+effect recorded in a transaction of its own around its outside call, through
+``StepContext.sessions``.
+
+A step that fails for a passing reason raises :class:`RetryableError`, and a
+transient database error (connection refused or reset, serialization
+failure, SQLite busy or locked) counts as one: the message stays where it
+was, to be retried by the actor or re-enqueued by the sweeper. Only work that
+is hopeless for the message itself parks it as ``failed``.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,11 +30,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.parse import parse_message
 from ingest.records import ParsedMessage, parsed_from_dict, parsed_to_dict
 from klachtwacht.db.models import FINAL_STATES, Message, MessageState, Transition, utcnow
-from klachtwacht.errors import KlachtwachtError, ParseError, RetryableError
+from klachtwacht.db.transient import is_transient
+from klachtwacht.errors import DatabaseUnavailable, KlachtwachtError, ParseError, RetryableError
 from klachtwacht.intake import load_raw
 from klachtwacht.states import record_transition
 
-__all__ = ["Services", "StepResult", "advance", "commit_many", "parse_outcome", "parse_result", "parse_step", "MAX_ATTEMPTS"]
+if TYPE_CHECKING:
+    from klachtwacht.flow import Flow
+    from klachtwacht.seams import Seams
+
+__all__ = ["Services", "StepContext", "StepResult", "Step", "advance", "commit_many", "parse_outcome", "parse_result", "parse_step", "MAX_ATTEMPTS"]
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +59,36 @@ class StepResult:
     reason: str | None = None
     #: An extra SQL condition for storing the result (besides the state being unchanged).
     guard: Any = None
+    #: More writes that belong to the state change (the plan into the outbox), in its transaction.
+    then: Callable[[Session], None] | None = None
 
 
-Step = Callable[[Session, Message, "Services"], StepResult]
+@dataclass(frozen=True)
+class StepContext:
+    """What one step gets: a read session with the message, and the session factory for the outbox."""
+
+    session: Session
+    message: Message
+    sessions: sessionmaker[Session]
+    services: Services
+
+
+Step = Callable[[StepContext], StepResult]
 
 
 @dataclass(frozen=True)
 class Services:
-    """What the steps need from outside, built once at start-up and passed down.
+    """The steps, built once at start-up and passed down (see :func:`klachtwacht.flow.build_services`).
 
     ``steps`` maps a state to the step that moves a message out of it; states
-    without a step rest there.
+    without a step rest there. ``seams`` are the backends the steps reach
+    (None for a flow without them, such as parsing alone).
     """
 
     steps: dict[str, Step]
     actor: str = "worker"
-    deps: Any = None  # what the steps need (classifier, register, mailer, ...), see klachtwacht.steps
+    seams: Seams | None = None
+    flow: Flow | None = None  # for a person's later decision (klachtwacht.flow.decide_again)
 
 
 def parse_outcome(raw: bytes) -> ParsedMessage | str:
@@ -87,9 +114,9 @@ def parse_result(outcome: ParsedMessage | str, message_id: str | None) -> StepRe
     )
 
 
-def parse_step(session: Session, message: Message, services: Services) -> StepResult:
+def parse_step(ctx: StepContext) -> StepResult:
     """fetched -> parsed, or quarantined with the reason when the bytes cannot be parsed."""
-    return parse_result(parse_outcome(load_raw(session, message.blob_sha256)), message.message_id)
+    return parse_result(parse_outcome(load_raw(ctx.session, ctx.message.blob_sha256)), ctx.message.message_id)
 
 
 def commit_many(sessions: sessionmaker[Session], results: list[tuple[int, str, StepResult]], actor: str) -> list[int]:
@@ -105,7 +132,7 @@ def commit_many(sessions: sessionmaker[Session], results: list[tuple[int, str, S
     stored: list[int] = []
     with sessions.begin() as session:
         for message_pk, expected, result in results:
-            if result.guard is not None:  # rare: a guarded result goes on its own
+            if result.guard is not None or result.then is not None:  # rare: these go on their own
                 if _apply(session, message_pk, expected, result, actor):
                     stored.append(message_pk)
                 continue
@@ -145,27 +172,33 @@ def advance(sessions: sessionmaker[Session], services: Services, message_pk: int
     Raises :class:`RetryableError` when a step must be tried again later.
     """
     while True:
-        with sessions() as session:
-            message = session.get(Message, message_pk)
-            if message is None:
-                raise KlachtwachtError(f"message {message_pk} does not exist")
-            state = message.state
-            step = services.steps.get(state)
-            if state in FINAL_STATES or step is None:
-                return state
-            try:
-                result = step(session, message, services)
-            except RetryableError as exc:
-                session.rollback()
-                _note_failure(sessions, message_pk, state, str(exc), services, retryable=True)
-                raise
-            except Exception as exc:  # a bug or bad data: never lose the message, park it
-                session.rollback()
-                log.exception("message %d: step %s failed", message_pk, state)
-                _note_failure(sessions, message_pk, state, f"{type(exc).__name__}: {exc}", services, retryable=False)
-                return S.FAILED
-            session.rollback()  # the step only reads; its result is written below
-        if not _commit(sessions, message_pk, state, result, services.actor):
+        state = ""
+        try:
+            with sessions() as session:
+                message = session.get(Message, message_pk)
+                if message is None:
+                    raise KlachtwachtError(f"message {message_pk} does not exist")
+                state = message.state
+                step = services.steps.get(state)
+                if state in FINAL_STATES or step is None:
+                    return state
+                try:
+                    result = step(StepContext(session, message, sessions, services))
+                finally:
+                    session.rollback()  # the step only reads here; its result is written below
+            committed = _commit(sessions, message_pk, state, result, services.actor)
+        except RetryableError as exc:
+            _note_retry(sessions, message_pk, state, str(exc), services, give_up=not isinstance(exc, DatabaseUnavailable))
+            raise
+        except Exception as exc:
+            if is_transient(exc):  # the database blinked: not the message's fault, never a reason to give up
+                _note_retry(sessions, message_pk, state, f"database: {type(exc).__name__}", services, give_up=False)
+                raise DatabaseUnavailable(f"message {message_pk}: transient database error in step {state or '?'}: {type(exc).__name__}") from exc
+            # a bug or bad data: never lose the message, park it
+            log.exception("message %d: step %s failed", message_pk, state)
+            _note_failure(sessions, message_pk, state, f"{type(exc).__name__}: {exc}", services, retryable=False)
+            return S.FAILED
+        if not committed:
             log.info("message %d: moved on by another worker while in %s", message_pk, state)
 
 
@@ -192,10 +225,30 @@ def _apply(session: Session, message_pk: int, expected: str, result: StepResult,
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return False
     record_transition(session, message_pk, expected, result.to_state, actor=actor, reason=result.reason)
+    if result.then is not None:
+        result.then(session)
     return True
 
 
-def _note_failure(sessions: sessionmaker[Session], message_pk: int, state: str, error: str, services: Services, *, retryable: bool) -> None:
+def _note_retry(sessions: sessionmaker[Session], message_pk: int, state: str, error: str, services: Services, *, give_up: bool) -> None:
+    """Count a passing failure, with one log line and its reason. The database may be away itself: then only log.
+
+    With ``give_up`` the message is parked after :data:`MAX_ATTEMPTS`; a
+    database outage never counts towards that.
+    """
+    log.warning("message %d: step %s will be retried: %s", message_pk, state or "?", error[:300])
+    if not state:
+        return
+    try:
+        _note_failure(sessions, message_pk, state, error, services, retryable=True, give_up=give_up)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+
+
+def _note_failure(
+    sessions: sessionmaker[Session], message_pk: int, state: str, error: str, services: Services, *, retryable: bool, give_up: bool = True
+) -> None:
     """Count the failed try; give up (``failed``) after :data:`MAX_ATTEMPTS` or at once for a non-retryable error."""
     with sessions.begin() as session:
         message = session.get(Message, message_pk)
@@ -203,7 +256,7 @@ def _note_failure(sessions: sessionmaker[Session], message_pk: int, state: str, 
             return
         message.attempts += 1
         message.last_error = error[:2000]
-        if not retryable or message.attempts >= MAX_ATTEMPTS:
+        if not retryable or (give_up and message.attempts >= MAX_ATTEMPTS):
             message.state = S.FAILED
             message.state_changed_at = utcnow()
             record_transition(session, message_pk, state, S.FAILED, actor=services.actor, reason=f"opgegeven in stap {state}: {error[:500]}")

@@ -163,7 +163,7 @@ class Setup:
     def app(self, classifier: Any) -> Any:
         from ingest.backoff import Backoff
         from klachtwacht.runtime import App
-        from klachtwacht.steps import build_services
+        from klachtwacht.wiring import build_services
 
         config = self.config()
         app = App(config, build_services(config, classifier), backoff=Backoff(base=0.05, cap=0.5, attempts=5), min_retry_backoff_ms=50)

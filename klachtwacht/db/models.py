@@ -223,8 +223,11 @@ class RegisterEntry(Base):
 class Effect(Base):
     """The ledger of external effects: one row per (message, effect, recipient).
 
-    Written as ``started`` before the call and ``done`` after it; a retry that
-    finds ``started`` checks the outside world before acting again.
+    The outbox: the decide step writes the plan as ``planned`` rows (or
+    ``skipped`` with the reason) with the state change; a planned row can be
+    ``cancelled`` until it is performed. A performer marks it ``started``
+    before the call and ``done`` (or ``rejected``) after it; a retry that finds
+    ``started`` looks in the outside world before acting again.
     """
 
     __tablename__ = "effects"
@@ -233,12 +236,14 @@ class Effect(Base):
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     effect: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(320))
-    status: Mapped[str] = mapped_column(String(20))  # started | done | skipped | rejected
+    status: Mapped[str] = mapped_column(String(20))  # planned | started | done | skipped | rejected | cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str | None] = mapped_column(Text)
     external_ref: Mapped[str | None] = mapped_column(String(500))
     started_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The outbox: what the performer needs (phase, template, organisation, ...), written with the plan.
+    payload: Mapped[dict[str, Any] | None]
 
     __table_args__ = (UniqueConstraint("message_pk", "effect", "recipient", name="uq_effect_once"),)
 

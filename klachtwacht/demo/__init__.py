@@ -72,7 +72,7 @@ def run_demo(*, serve: bool = True, keep: bool = False) -> int:
     from klachtwacht.config import load_config
     from klachtwacht.queries import list_messages, list_register
     from klachtwacht.runtime import App, run_ingest_once
-    from klachtwacht.steps import build_services
+    from klachtwacht.wiring import build_services
 
     folder = Path(tempfile.mkdtemp(prefix="klachtwacht-demo-"))
     imap = DemoImapServer()

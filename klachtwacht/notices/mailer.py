@@ -8,6 +8,7 @@ resend after a lost 250 reply is recognisable as the same mail.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import socket
 import ssl
@@ -18,12 +19,15 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, formataddr
+from typing import Protocol
 
 from klachtwacht.config import SmtpConfig
 from klachtwacht.db.models import utcnow
 from klachtwacht.errors import NoticeRejected, NoticeUnavailable
 
-__all__ = ["OutgoingMail", "Mailer", "LOOP_HEADER"]
+__all__ = ["OutgoingMail", "Mailer", "MailSender", "LOOP_HEADER"]
+
+log = logging.getLogger(__name__)
 
 LOOP_HEADER = "X-Klachtwacht-Loop"
 #: A connection unused this long is not reused (servers close idle sessions after a few minutes).
@@ -43,6 +47,16 @@ class OutgoingMail:
     sender_name: str | None = None
 
 
+class MailSender(Protocol):
+    """The mailer seam: sends one mail (:class:`Mailer` over SMTP; a test double in :mod:`klachtwacht.doubles`).
+
+    Raises :class:`~klachtwacht.errors.NoticeUnavailable` for passing
+    failures and :class:`~klachtwacht.errors.NoticeRejected` for a refusal.
+    """
+
+    def send(self, mail: OutgoingMail) -> None: ...
+
+
 def _attach_original(message: EmailMessage, filename: str, raw: bytes) -> None:
     """Attach an original message as message/rfc822, or as a plain .eml file when it cannot be re-serialised."""
     try:
@@ -56,8 +70,10 @@ def _attach_original(message: EmailMessage, filename: str, raw: bytes) -> None:
 class Mailer:
     """Builds and sends :class:`OutgoingMail` through the configured SMTP server."""
 
-    def __init__(self, config: SmtpConfig) -> None:
+    def __init__(self, config: SmtpConfig, *, archive: str | None = None) -> None:
         self.config = config
+        #: Gets a copy of every mail as a second envelope recipient of the same transaction (a Bcc).
+        self.archive = archive
         self._local = threading.local()
 
     def build(self, mail: OutgoingMail) -> EmailMessage:
@@ -94,26 +110,36 @@ class Mailer:
         """
         cfg = self.config
         message = self.build(mail)
+        recipients = [mail.to] + ([self.archive] if self.archive and self.archive.lower() != mail.to.lower() else [])
+        sending = False  # once DATA may have started, a lost connection leaves the letter in doubt
         try:
             client = self._connection()
             try:
-                client.send_message(message, from_addr=cfg.sender, to_addrs=[mail.to])
+                sending = True
+                refused = client.send_message(message, from_addr=cfg.sender, to_addrs=recipients)
             except BaseException:
                 self._drop()  # after any failure the session's state is unknown: start afresh next time
                 raise
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(400 <= code < 500 for code in codes):
-                raise NoticeUnavailable(f"SMTP server deferred the recipient (codes {codes})") from exc
+                raise NoticeUnavailable(f"SMTP server deferred the recipient (codes {codes})", doubtful=False) from exc
             raise NoticeRejected(f"SMTP server refused the recipient (codes {codes})") from exc
         except smtplib.SMTPResponseException as exc:
-            if 400 <= exc.smtp_code < 500:
-                raise NoticeUnavailable(f"SMTP server answered {exc.smtp_code}: try again later") from exc
+            if 400 <= exc.smtp_code < 500:  # the server said no: nothing went out
+                raise NoticeUnavailable(f"SMTP server answered {exc.smtp_code}: try again later", doubtful=False) from exc
             if exc.smtp_code in (530, 535, 534):
-                raise NoticeUnavailable(f"SMTP authentication failed ({exc.smtp_code}): check smtp.username/password") from exc
+                raise NoticeUnavailable(f"SMTP authentication failed ({exc.smtp_code}): check smtp.username/password", doubtful=False) from exc
             raise NoticeRejected(f"SMTP server refused the mail ({exc.smtp_code})") from exc
         except (smtplib.SMTPException, OSError, socket.timeout, ssl.SSLError) as exc:
-            raise NoticeUnavailable(f"SMTP server {cfg.host}:{cfg.port} unreachable: {type(exc).__name__}: {exc}") from exc
+            raise NoticeUnavailable(f"SMTP server {cfg.host}:{cfg.port} unreachable: {type(exc).__name__}: {exc}", doubtful=sending) from exc
+        if mail.to in refused:  # only the archive took it
+            code = refused[mail.to][0]
+            if 400 <= code < 500:
+                raise NoticeUnavailable(f"SMTP server deferred the recipient ({code})", doubtful=False)
+            raise NoticeRejected(f"SMTP server refused the recipient ({code})")
+        if self.archive and self.archive in refused:
+            log.warning("SMTP server refused the archive copy of a letter (%d): a resend after doubt cannot be checked", refused[self.archive][0])
 
     def _connection(self) -> smtplib.SMTP:
         """This thread's open connection, checked with NOOP, or a new one."""

@@ -13,8 +13,11 @@ from support.services import require
 
 from ingest.cursor import Cursor
 from ingest.imap import FetchedMessage
-from klachtwacht.db.models import FINAL_STATES, Message, Transition
+from klachtwacht.db.models import Message, Transition
 from klachtwacht.intake import DatabaseSink
+
+#: Where a message rests when its work ended well; "failed" is never a successful end.
+SETTLED = ("done", "review", "quarantined")
 
 BROKERS = {
     "memory": ("memory://", None),
@@ -35,7 +38,7 @@ def broker_app(request: pytest.FixtureRequest, setup: Any, classifier: Any, smtp
     from ingest.backoff import Backoff
     from klachtwacht.config import load_config
     from klachtwacht.runtime import App
-    from klachtwacht.steps import build_services
+    from klachtwacht.wiring import build_services
 
     config = load_config(setup.tmp_path / "klachtwacht.toml")
     # a queue of its own per test, so nothing left on a shared server can interfere
@@ -96,4 +99,4 @@ def test_a_lost_broker_message_is_re_enqueued_by_the_sweeper(broker_app: Any) ->
     finally:
         worker.stop()
     with broker_app.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Message).where(Message.state.in_(FINAL_STATES))) == 2
+        assert session.scalar(select(func.count()).select_from(Message).where(Message.state.in_(SETTLED))) == 2

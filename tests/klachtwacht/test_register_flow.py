@@ -154,7 +154,7 @@ def test_a_crash_between_the_register_call_and_its_record_makes_no_second_entry_
     try:
         app.poll(app.config.mailbox("wethouder-devries"))
         pk = list_messages(app.sessions)[0]["id"]
-        backend = app.services.deps.register
+        backend = app.services.seams.register
         original = backend.create
 
         def create_then_die(request: Any) -> str:

@@ -1,7 +1,7 @@
 """reconcile runs; retention marks
 
 Revision ID: 0005_reconcile
-Revises: 0003_identity
+Revises: 0004_outbox
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_reconcile"
-down_revision = "0003_identity"
+down_revision = "0004_outbox"
 branch_labels = None
 depends_on = None
 

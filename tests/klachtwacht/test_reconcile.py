@@ -98,7 +98,8 @@ def test_a_message_stuck_mid_pipeline_is_reenqueued_and_finishes(world: Any) -> 
         pk = session.scalar(select(Message.id).order_by(Message.id).limit(1))
         session.execute(delete(Effect).where(Effect.message_pk == pk))
         session.execute(delete(RegisterEntry).where(RegisterEntry.message_pk == pk))
-        session.execute(update(Message).where(Message.id == pk).values(state="decided", state_changed_at=long_ago))
+        # as if the broker lost its work right after classification: no plan, no entry, no letter yet
+        session.execute(update(Message).where(Message.id == pk).values(state="classified", state_changed_at=long_ago))
     result, _ = run_nightly(world, date(2026, 3, 3))
     stuck = _kinds(result.report)["stuck"]
     assert stuck[0].messages == (pk,) and stuck[0].repaired

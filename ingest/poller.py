@@ -17,7 +17,7 @@ from typing import Protocol
 from ingest.backoff import Backoff
 from ingest.cursor import Cursor, batches, new_uids, plan_fetch
 from ingest.imap import FetchedMessage, ImapConnection
-from klachtwacht.errors import AuthenticationFailed, FolderMissing, MailboxUnavailable
+from klachtwacht.errors import AuthenticationFailed, DatabaseUnavailable, FolderMissing, MailboxUnavailable
 
 __all__ = ["BatchSink", "PollResult", "FolderResult", "poll_mailbox"]
 
@@ -82,7 +82,9 @@ def poll_mailbox(
 
     A dropped connection, ``BYE`` or a throttling answer leads to a reconnect
     after a backoff, resuming at the stored cursor; after ``backoff.attempts``
-    failures in a row :class:`MailboxUnavailable` is raised. A missing folder
+    failures in a row :class:`MailboxUnavailable` is raised. A sink that
+    reports :class:`DatabaseUnavailable` is waited for the same way, on the
+    same connection. A missing folder
     is reported in the result and the other folders are still read.
     """
     result = PollResult(mailbox=name)
@@ -115,6 +117,14 @@ def poll_mailbox(
                     connected = False
                     continue
                 raise
+            except DatabaseUnavailable as exc:
+                # the sink could not store: the IMAP session is fine, the folder is read again from its stored cursor
+                failures += 1
+                if failures >= backoff.attempts:
+                    raise
+                delay = backoff.delay(failures - 1)
+                log.warning("mailbox %s: %s; trying folder %r again in %.1f s (try %d of %d)", name, exc, folder, delay, failures + 1, backoff.attempts)
+                sleep(delay)
             except MailboxUnavailable as exc:
                 failures += 1
                 if "access token expired" in str(exc):

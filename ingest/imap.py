@@ -20,6 +20,7 @@ from typing import Any
 from imapclient import IMAPClient, SocketTimeout
 from imapclient import exceptions as imap_errors
 
+from ingest.folders import folder_candidates
 from ingest.tokens import TokenProvider
 from klachtwacht.config import ImapConfig
 from klachtwacht.errors import (
@@ -108,6 +109,7 @@ class ImapConnection:
         self.client: Any = None
         self._folder: str | None = None
         self._refresh_token = False
+        self._resolved: dict[str, str] = {}
 
     def __enter__(self) -> ImapConnection:
         self.connect()
@@ -185,9 +187,35 @@ class ImapConnection:
     def has_idle(self) -> bool:
         return "IDLE" in self.capabilities
 
+    def resolve(self, folder: str) -> str:
+        """The server's name for the configured ``folder`` (see :mod:`ingest.folders`); remembered per connection object.
+
+        A name none of whose candidates exists is returned unchanged, so
+        that EXAMINE reports it missing under the name the user wrote.
+        """
+        if folder in self._resolved:
+            return self._resolved[folder]
+        personal: list[tuple[str, str | None]] = []
+        if "NAMESPACE" in self.capabilities:
+            spaces = self._call("namespace", lambda: self.client.namespace())
+            personal = [(_text(prefix), _text(sep) if sep else None) for prefix, sep in (spaces.personal or ())]
+        listed = self._call("list", lambda: self.client.list_folders("", ""))
+        separator = _text(listed[0][1]) if listed and listed[0][1] else None
+        candidates = folder_candidates(folder, personal, separator)
+        name = folder
+        for candidate in candidates:
+            if candidate == "INBOX" or self._call(f"list {candidate!r}", lambda c=candidate: self.client.list_folders("", c)):  # type: ignore[misc]
+                name = candidate
+                break
+        if name != folder:
+            log.info("imap %s: folder %r is %r on this server", self.label, folder, name)
+        self._resolved[folder] = name
+        return name
+
     def examine(self, folder: str) -> FolderStatus:
-        """Open ``folder`` read-only (EXAMINE) and report its UIDVALIDITY."""
-        info = self._call(f"examine {folder!r}", lambda: self.client.select_folder(folder, readonly=True))
+        """Open the configured ``folder`` read-only (EXAMINE), under its server name, and report its status."""
+        server_name = self.resolve(folder)
+        info = self._call(f"examine {folder!r}", lambda: self.client.select_folder(server_name, readonly=True))
         self._folder = folder
         uidnext = info.get(b"UIDNEXT")
         return FolderStatus(
@@ -234,20 +262,33 @@ class ImapConnection:
         self._call("idle", lambda: self.client.idle())
 
     def idle_check(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds in IDLE; True when the server reported news.
+        """Wait up to ``timeout`` seconds in IDLE; True when the server reported new mail (EXISTS).
 
-        IDLE is only a hint: a dead link can look like silence, so the caller
-        polls regardless at its safety-net interval.
+        Flag changes, expunges and keep-alive lines are not news. IDLE is
+        only a hint: a dead link can look like silence, so the caller polls
+        regardless at its safety-net interval.
         """
-        return bool(self._call("idle check", lambda: self.client.idle_check(timeout=timeout)))
+        return _has_exists(self._call("idle check", lambda: self.client.idle_check(timeout=timeout)))
 
-    def idle_done(self) -> None:
-        """Leave IDLE."""
-        self._call("idle done", lambda: self.client.idle_done())
+    def idle_done(self) -> bool:
+        """Leave IDLE; True when the responses that came with leaving report new mail."""
+        answer = self._call("idle done", lambda: self.client.idle_done())
+        return _has_exists(answer[1] if isinstance(answer, tuple) and len(answer) > 1 else ())
 
     def noop(self) -> None:
         """Check that the connection is alive."""
         self._call("noop", lambda: self.client.noop())
+
+
+def _has_exists(responses: Any) -> bool:
+    for response in responses or ():
+        if isinstance(response, tuple) and len(response) >= 2 and response[1] in (b"EXISTS", "EXISTS"):
+            return True
+    return False
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _aware(value: Any) -> datetime:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.backoff import Backoff
 from ingest.imap import ImapConnection
-from ingest.poller import PollResult, poll_mailbox
+from ingest.poller import FolderResult, PollResult, poll_folder, poll_mailbox
 from ingest.tokens import MsalTokenProvider, StaticTokenProvider, TokenProvider
 from klachtwacht import lease
 from klachtwacht.config import Config, MailboxConfig
@@ -178,17 +178,11 @@ class App:
             log.info("mailbox %s: another poller holds the lease", mailbox.name)
             return None
         try:
-            def on_new(pks: list[int]) -> None:
-                if seen is not None:
-                    seen.extend(pks)
-                self.enqueue(pks)
-
-            sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new, on_batch=self._lease_renewer(lease_name), on_stored=self._parse_stored)
             return poll_mailbox(
                 mailbox.name,
                 self.connection(mailbox),
                 mailbox.folders,
-                GuardedSink(sink, mailbox.name),
+                self.sink(mailbox, seen),
                 batch_size=self.config.ingest.batch_size,
                 batch_bytes=self.config.ingest.batch_bytes,
                 backoff=self.backoff,
@@ -197,6 +191,33 @@ class App:
         finally:
             self.release_lease(lease_name)
 
+    def sink(self, mailbox: MailboxConfig, seen: list[int] | None = None) -> GuardedSink:
+        """Where ``mailbox``'s fetched mail is stored; new messages are enqueued (and added to ``seen``)."""
+
+        def on_new(pks: list[int]) -> None:
+            if seen is not None:
+                seen.extend(pks)
+            self.enqueue(pks)
+
+        lease_name = f"poll:{mailbox.name}"
+        sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new, on_batch=self._lease_renewer(lease_name), on_stored=self._parse_stored)
+        return GuardedSink(sink, mailbox.name)
+
+    def poll_folder(self, mailbox: MailboxConfig, folder: str, conn: ImapConnection, sink: GuardedSink) -> FolderResult | None:
+        """Poll one folder over the open ``conn`` under the mailbox's lease (kept, not released: the watcher holds it).
+
+        None when another process holds the lease. Raises
+        :class:`DatabaseUnavailable`, :class:`MailboxUnavailable` or
+        :class:`FolderMissing` for the caller to wait and retry.
+        """
+        with database_errors(f"mailbox {mailbox.name}: lease"):
+            taken = lease.acquire(self.sessions, f"poll:{mailbox.name}", self.holder, self.config.ingest.lease_seconds)
+        if not taken:
+            return None
+        out = FolderResult(folder)
+        poll_folder(conn, folder, sink, out, self.config.ingest.batch_size, self.config.ingest.batch_bytes)
+        return out
+
     def _lease_renewer(self, lease_name: str) -> Callable[[], None]:
         """Renew ``lease_name`` now and then (a long first poll outlives the lease otherwise)."""
         renewed = [time.monotonic()]
@@ -204,13 +225,13 @@ class App:
         def renew() -> None:
             if time.monotonic() - renewed[0] <= self.config.ingest.lease_seconds / 3:
                 return
+            renewed[0] = time.monotonic()  # also after a failure: the next try comes a third of the lease later
             try:
                 lease.acquire(self.sessions, lease_name, self.holder, self.config.ingest.lease_seconds)
-                renewed[0] = time.monotonic()
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                log.warning("lease %s: not renewed, database unavailable (%s); trying again after the next batch", lease_name, transient_reason(exc))
+                log.warning("lease %s: not renewed, database unavailable (%s); trying again later", lease_name, transient_reason(exc))
 
         return renew
 
@@ -349,7 +370,7 @@ def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: thread
     import signal
 
     from klachtwacht.supervisor import Supervisor
-    from klachtwacht.watcher import watch_mailbox
+    from klachtwacht.watcher import watch_folder
 
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -364,7 +385,8 @@ def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: thread
     supervisor = Supervisor(stop)
     if "watch" in parts:
         for mailbox in app.config.mailboxes:
-            supervisor.add(f"watch-{mailbox.name}", lambda mailbox=mailbox: watch_mailbox(app, mailbox, stop))  # type: ignore[misc]
+            for folder in mailbox.folders:  # one watcher, one connection, per folder
+                supervisor.add(f"watch-{mailbox.name}:{folder}", lambda m=mailbox, f=folder: watch_folder(app, m, f, stop))  # type: ignore[misc]
     if "schedule" in parts:
         supervisor.add("sweeper", lambda: _sweep_forever(app, stop))
     log.info("klachtwacht running: %s", ", ".join(parts))

@@ -115,9 +115,10 @@ def test_new_mail_is_fetched_on_the_watchers_connection_without_logging_in_again
         app.close()
 
 
-def test_every_configured_folder_is_watched_with_idle(setup: Any, dovecot: Any, smtp: Any) -> None:
-    dovecot.append("wethouder", "Klachten", make_mail(subject="Eerder [label:overig p=0.9]", body="x", message_id="<early@example.nl>"))
-    setup.dovecot = dovecot
+def test_every_configured_folder_is_watched_with_idle(setup: Any, imap_server: Any, smtp: Any) -> None:
+    server = imap_server
+    server.append("wethouder", "Klachten", make_mail(subject="Eerder [label:overig p=0.9]", body="x", message_id="<early@example.nl>"))
+    setup.imap_port = server.port
     setup.smtp = smtp
     setup.mailbox("wethouder-devries", "wethouder", folders=("INBOX", "Klachten"), poll_interval=300)
     app = setup.app(HeaderLabels())
@@ -125,8 +126,10 @@ def test_every_configured_folder_is_watched_with_idle(setup: Any, dovecot: Any, 
     try:
         assert _wait_ids(app, {"<early@example.nl>"}, timeout=30) == set()
         time.sleep(1.0)  # IDLE on both folders
-        dovecot.append("wethouder", "Klachten", make_mail(subject="Tweede map [label:klacht p=0.97]", body="x", message_id="<second-folder@example.nl>"))
+        server.append("wethouder", "Klachten", make_mail(subject="Tweede map [label:klacht p=0.97]", body="x", message_id="<second-folder@example.nl>"))
         assert _wait_ids(app, {"<second-folder@example.nl>"}, timeout=20) == set()
+        server.append("wethouder", "INBOX", make_mail(subject="Eerste map [label:overig p=0.9]", body="x", message_id="<first-folder@example.nl>"))
+        assert _wait_ids(app, {"<first-folder@example.nl>"}, timeout=20) == set()
     finally:
         stop.set()
         thread.join(15)
@@ -159,12 +162,12 @@ class BurstAfterSearch:
         return {f"<burst-{round_no}-{j}@example.nl>" for j in range(3)}
 
 
-def test_mail_arriving_between_the_polls_search_and_idle_is_fetched_within_seconds(setup: Any, dovecot: Any, smtp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mail_arriving_between_the_polls_search_and_idle_is_fetched_within_seconds(setup: Any, imap_server: Any, smtp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     def append(mid: str) -> None:
-        dovecot.append("wethouder", "INBOX", make_mail(subject="Burst [label:overig p=0.9]", body="x", message_id=mid))
+        imap_server.append("wethouder", "INBOX", make_mail(subject="Burst [label:overig p=0.9]", body="x", message_id=mid))
 
     burst = BurstAfterSearch(monkeypatch, append)
-    setup.dovecot = dovecot
+    setup.imap_port = imap_server.port
     setup.smtp = smtp
     setup.mailbox("wethouder-devries", "wethouder", poll_interval=300)
     app = setup.app(HeaderLabels())

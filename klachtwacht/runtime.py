@@ -8,6 +8,7 @@ hosts (PostgreSQL, Redis or RabbitMQ, a lease per mailbox).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -323,10 +324,64 @@ class App:
         self.engine.dispose()
 
 
-def run_ingest_once(app: App, threads: int = 2) -> dict[str, Any]:
-    """One pass over every mailbox; returns when each fetched message rests (or the wait ran out)."""
+def check_processes(app: App, processes: int) -> None:
+    """Refuse more than one worker process on the in-process broker, which other processes cannot reach."""
+    if processes < 1:
+        raise ConfigError(app.config.path, "--processes", "must be 1 or more")
+    if processes > 1 and app.config.broker.url.startswith("memory://"):
+        raise ConfigError(
+            app.config.path, "broker.url",
+            f"--processes {processes} needs a broker the processes share (redis://... or amqp://...); memory:// works inside one process only",
+        )
+
+
+def start_worker_processes(app: App, count: int, threads: int) -> list[Any]:
+    """Start ``count`` more worker processes (``klachtwacht worker`` on the same configuration); they end with this one."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    argv = ["--config", app.config.path, "worker", "--threads", str(threads)]
+    children = []
+    for n in range(count):
+        child = context.Process(target=_worker_process_main, args=(argv, os.getpid()), name=f"klachtwacht-worker-{n + 2}", daemon=False)
+        child.start()
+        children.append(child)
+    log.info("started %d more worker processes: %s", count, ", ".join(str(c.pid) for c in children))
+    return children
+
+
+def stop_worker_processes(children: list[Any], timeout: float = 30.0) -> None:
+    """Ask each child to finish (SIGTERM: its current messages end first), then make sure it is gone."""
+    for child in children:
+        if child.is_alive():
+            child.terminate()
+    deadline = time.monotonic() + timeout
+    for child in children:
+        child.join(max(0.1, deadline - time.monotonic()))
+        if child.is_alive():
+            log.warning("worker process %s did not stop in %.0f s; killing it", child.pid, timeout)
+            child.kill()
+            child.join(5)
+
+
+def _worker_process_main(argv: list[str], parent_pid: int) -> None:
+    from klachtwacht.cli import main
+    from klachtwacht.parsepool import die_with_parent
+
+    die_with_parent(parent_pid)
+    raise SystemExit(main(argv))
+
+
+def run_ingest_once(app: App, threads: int = 2, processes: int = 1) -> dict[str, Any]:
+    """One pass over every mailbox; returns when each fetched message rests (or the wait ran out).
+
+    With ``processes`` > 1, that many worker processes in all share the work
+    through the configured broker (Redis or RabbitMQ; see :func:`check_processes`).
+    """
+    check_processes(app, processes)
     worker = app.worker(threads)
     worker.start()
+    children = start_worker_processes(app, processes - 1, threads) if processes > 1 else []
     try:
         recovered = app.unfinished()
         if recovered:
@@ -350,6 +405,7 @@ def run_ingest_once(app: App, threads: int = 2) -> dict[str, Any]:
         new_ids = sorted(set(new_ids))
         not_final = app.wait_final(new_ids, app.config.ingest.wait_timeout)
     finally:
+        stop_worker_processes(children)
         worker.stop()
     return {
         "mailboxes": mailboxes,
@@ -360,8 +416,11 @@ def run_ingest_once(app: App, threads: int = 2) -> dict[str, Any]:
 
 
 
-def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: threading.Event | None = None) -> int:
+def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: threading.Event | None = None, processes: int = 1) -> int:
     """Run the chosen parts (``watch``, ``worker``, ``schedule``) until SIGTERM/SIGINT or ``stop``.
+
+    With ``processes`` > 1 and a worker among the parts, that many worker
+    processes in all (this one and children that end with it) share the work.
 
     Every watcher and the sweeper run in supervised threads: one that ends
     is logged with its reason and started again (see :mod:`klachtwacht.supervisor`).
@@ -377,9 +436,12 @@ def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: thread
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     worker = None
+    children: list[Any] = []
     if "worker" in parts:
+        check_processes(app, processes)
         worker = app.worker(threads)
         worker.start()
+        children = start_worker_processes(app, processes - 1, threads) if processes > 1 else []
     elif app.config.broker.url.startswith("memory://"):
         log.warning("the memory:// broker only works inside one process: run 'klachtwacht run' or configure Redis/RabbitMQ")
     supervisor = Supervisor(stop)
@@ -400,6 +462,7 @@ def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: thread
                 worker.start()
     finally:
         stop.set()
+        stop_worker_processes(children)
         supervisor.join(timeout=10)
         if worker is not None:
             worker.stop()

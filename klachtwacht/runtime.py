@@ -133,7 +133,7 @@ class App:
     def _retrying(self, what: str) -> Iterator[None]:
         """A passing error (the database away, a server busy) becomes one log line and a later retry, not a traceback."""
         try:
-            with database_errors(what):
+            with database_errors(""):
                 yield
         except RetryableError as exc:
             current = CurrentMessage.get_current_message()

@@ -100,7 +100,8 @@ def database_errors(what: str) -> Iterator[None]:
         raise
     except Exception as exc:
         if is_transient(exc):
-            raise DatabaseUnavailable(f"{what}: database unavailable ({transient_reason(exc)})") from exc
+            prefix = f"{what}: " if what else ""
+            raise DatabaseUnavailable(f"{prefix}database unavailable ({transient_reason(exc)})") from exc
         raise
 
 

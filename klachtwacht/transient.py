@@ -117,7 +117,7 @@ class GuardedSink:
         self.mailbox = mailbox
 
     def load_cursor(self, folder: str) -> Cursor | None:
-        with database_errors(f"mailbox {self.mailbox}: folder {folder!r}"):
+        with database_errors(f"mailbox {self.mailbox}: folder {folder!r}: cursor"):
             return self.sink.load_cursor(folder)
 
     def store_batch(self, folder: str, cursor: Cursor, messages: Sequence[FetchedMessage]) -> int:

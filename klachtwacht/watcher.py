@@ -36,6 +36,8 @@ __all__ = ["watch_mailbox", "watch_folder", "FolderWatcher", "IDLE_RENEW"]
 log = logging.getLogger(__name__)
 
 IDLE_RENEW = 600.0
+#: Longest wait between tries while the database is away (the IMAP backoff may be minutes).
+DB_RETRY_CAP = 30.0
 #: Longest single wait inside IDLE, so that a stop request is noticed soon.
 IDLE_SLICE = 1.0
 
@@ -111,7 +113,7 @@ class FolderWatcher:
             result = self.app.poll_folder(self.mailbox, self.folder, conn, self.sink)
         except DatabaseUnavailable as exc:
             self.failures += 1
-            delay = self.app.backoff.delay(self.failures - 1)
+            delay = min(DB_RETRY_CAP, self.app.backoff.delay(self.failures - 1))
             log.warning("%s: %s; polling again in %.1f s", self.where, exc, delay)
             return delay
         except FolderMissing as exc:

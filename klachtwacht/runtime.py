@@ -211,7 +211,7 @@ class App:
         :class:`DatabaseUnavailable`, :class:`MailboxUnavailable` or
         :class:`FolderMissing` for the caller to wait and retry.
         """
-        with database_errors("lease"):
+        with database_errors(f"mailbox {mailbox.name}: folder {folder!r}: lease"):
             taken = lease.acquire(self.sessions, f"poll:{mailbox.name}", self.holder, self.config.ingest.lease_seconds)
         if not taken:
             return None

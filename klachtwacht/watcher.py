@@ -114,7 +114,7 @@ class FolderWatcher:
         except DatabaseUnavailable as exc:
             self.failures += 1
             delay = min(DB_RETRY_CAP, self.app.backoff.delay(self.failures - 1))
-            log.warning("%s: %s; polling again in %.1f s", self.where, exc, delay)
+            log.warning("%s; polling again in %.1f s", exc, delay)  # the error names mailbox and folder
             return delay
         except FolderMissing as exc:
             log.warning("%s: %s; looking again in %.0f s", self.where, exc, self.mailbox.poll_interval)

@@ -130,6 +130,7 @@ class ImapConnection:
             if cfg.security == "starttls":
                 client.starttls(ssl.create_default_context())
             client.normalise_times = False
+            _quiet_imaplib(client)
             self.client = client
             self._login(client)
         except Exception as exc:
@@ -278,6 +279,19 @@ class ImapConnection:
     def noop(self) -> None:
         """Check that the connection is alive."""
         self._call("noop", lambda: self.client.noop())
+
+
+def _quiet_imaplib(client: Any) -> None:
+    """Switch off the imaplib trace IMAPClient turns on (``debug = 5``).
+
+    At that level imaplib formats the ``repr`` of every response it stores,
+    message bodies included, whether or not anything logs it: a 54 MB
+    message cost 127 MB more for a moment (and its time), and with DEBUG
+    logging the bodies would reach the log. IMAPClient's own debug lines stay.
+    """
+    imap = getattr(client, "_imap", None)
+    if imap is not None and hasattr(imap, "debug"):
+        imap.debug = 0
 
 
 def _has_exists(responses: Any) -> bool:

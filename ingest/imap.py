@@ -194,24 +194,32 @@ class ImapConnection:
         A name none of whose candidates exists is returned unchanged, so
         that EXAMINE reports it missing under the name the user wrote.
         """
+        if folder.upper() == "INBOX":
+            return folder  # INBOX is INBOX everywhere, in any case
         if folder in self._resolved:
             return self._resolved[folder]
-        personal: list[tuple[str, str | None]] = []
-        if "NAMESPACE" in self.capabilities:
-            spaces = self._call("namespace", lambda: self.client.namespace())
-            personal = [(_text(prefix), _text(sep) if sep else None) for prefix, sep in (spaces.personal or ())]
-        listed = self._call("list", lambda: self.client.list_folders("", ""))
-        separator = _text(listed[0][1]) if listed and listed[0][1] else None
-        candidates = folder_candidates(folder, personal, separator)
-        name = folder
-        for candidate in candidates:
-            if candidate == "INBOX" or self._call(f"list {candidate!r}", lambda c=candidate: self.client.list_folders("", c)):  # type: ignore[misc]
-                name = candidate
-                break
+        name: str = self._call("list", lambda: self._find_folder(folder))
         if name != folder:
             log.info("imap %s: folder %r is %r on this server", self.label, folder, name)
         self._resolved[folder] = name
         return name
+
+    def _find_folder(self, folder: str) -> str:
+        client = self.client
+        try:
+            personal: list[tuple[str, str | None]] = []
+            if "NAMESPACE" in self.capabilities:
+                personal = [(_text(prefix), _text(sep) if sep else None) for prefix, sep in (client.namespace().personal or ())]
+            listed = client.list_folders("", "")
+            separator = _text(listed[0][1]) if listed and listed[0][1] else None
+            for candidate in folder_candidates(folder, personal, separator):
+                if client.list_folders("", candidate):
+                    return candidate
+        except imap_errors.IMAPClientAbortError:
+            raise
+        except imap_errors.IMAPClientError:  # BAD/NO to NAMESPACE or LIST: the name as written
+            return folder
+        return folder
 
     def examine(self, folder: str) -> FolderStatus:
         """Open the configured ``folder`` read-only (EXAMINE), under its server name, and report its status."""

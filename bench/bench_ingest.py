@@ -1,6 +1,6 @@
 """Ingestion benchmark: klachtwacht's full ingestion versus a bare fetch-and-parse.
 
-    python bench/bench_ingest.py [--messages 10000] [--db sqlite|postgresql]
+    python bench/bench_ingest.py [--messages 10000] [--db sqlite|postgresql] [--big-attachment-mb 40]
 
 Fills three Dovecot mailboxes on loopback with realistic messages (2 KB to
 200 KB, some with attachments), then runs in separate processes, so each has
@@ -12,6 +12,8 @@ its own peak memory:
   history in the database) through the worker.
 
 Prints messages per second, the ratio full/bare and the peak RSS of each.
+``--big-attachment-mb N`` adds one message with an N MB attachment (memory
+should stay flat whatever the attachment size).
 Needs Dovecot (apt-get install dovecot-imapd) and root for its throwaway instance.
 """
 
@@ -72,6 +74,19 @@ def build_messages(count: int, seed: int = 3) -> list[bytes]:
             msg.add_attachment(rng.randbytes(size), maintype="application", subtype="pdf", filename=f"bijlage-{i}.pdf")
         out.append(bytes(msg))
     return out
+
+
+def big_message(size: int) -> bytes:
+    """One complaint with an attachment of ``size`` bytes (incompressible, as scanned PDFs are)."""
+    msg = EmailMessage()
+    msg["From"] = "Burger <burger@example.nl>"
+    msg["To"] = "wethouder@gemeente-veenstad.nl"
+    msg["Subject"] = "Klacht met een grote bijlage"
+    msg["Date"] = format_datetime(datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc))
+    msg["Message-ID"] = "<bench-big@example.nl>"
+    msg.set_content("Geachte heer, mevrouw,\n\nIn de bijlage vindt u de foto's van de schade.\n")
+    msg.add_attachment(random.Random(7).randbytes(size), maintype="application", subtype="pdf", filename="scan.pdf")
+    return bytes(msg)
 
 
 def run_bare(port: int) -> dict[str, float]:
@@ -142,6 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--big-attachment-mb", type=float, default=0.0, help="add one message with an attachment this large")
     parser.add_argument("--phase", choices=("bare", "full"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
@@ -156,6 +172,8 @@ def main() -> None:
     from support.dovecot import Dovecot
 
     messages = build_messages(args.messages)
+    if args.big_attachment_mb:
+        messages.append(big_message(int(args.big_attachment_mb * 1e6)))
     sizes = sorted(len(m) for m in messages)
     print(f"{len(messages)} messages, {sum(sizes) / 1e6:.0f} MB, median {sizes[len(sizes) // 2] / 1e3:.0f} KB, max {sizes[-1] / 1e3:.0f} KB")
     dovecot = Dovecot()

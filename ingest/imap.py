@@ -20,6 +20,7 @@ from typing import Any
 from imapclient import IMAPClient, SocketTimeout
 from imapclient import exceptions as imap_errors
 
+from ingest.folders import folder_candidates
 from ingest.tokens import TokenProvider
 from klachtwacht.config import ImapConfig
 from klachtwacht.errors import (
@@ -108,6 +109,7 @@ class ImapConnection:
         self.client: Any = None
         self._folder: str | None = None
         self._refresh_token = False
+        self._resolved: dict[str, str] = {}
 
     def __enter__(self) -> ImapConnection:
         self.connect()
@@ -128,6 +130,7 @@ class ImapConnection:
             if cfg.security == "starttls":
                 client.starttls(ssl.create_default_context())
             client.normalise_times = False
+            _quiet_imaplib(client)
             self.client = client
             self._login(client)
         except Exception as exc:
@@ -185,9 +188,43 @@ class ImapConnection:
     def has_idle(self) -> bool:
         return "IDLE" in self.capabilities
 
+    def resolve(self, folder: str) -> str:
+        """The server's name for the configured ``folder`` (see :mod:`ingest.folders`); remembered per connection object.
+
+        A name none of whose candidates exists is returned unchanged, so
+        that EXAMINE reports it missing under the name the user wrote.
+        """
+        if folder.upper() == "INBOX":
+            return folder  # INBOX is INBOX everywhere, in any case
+        if folder in self._resolved:
+            return self._resolved[folder]
+        name: str = self._call("list", lambda: self._find_folder(folder))
+        if name != folder:
+            log.info("imap %s: folder %r is %r on this server", self.label, folder, name)
+        self._resolved[folder] = name
+        return name
+
+    def _find_folder(self, folder: str) -> str:
+        client = self.client
+        try:
+            personal: list[tuple[str, str | None]] = []
+            if "NAMESPACE" in self.capabilities:
+                personal = [(_text(prefix), _text(sep) if sep else None) for prefix, sep in (client.namespace().personal or ())]
+            listed = client.list_folders("", "")
+            separator = _text(listed[0][1]) if listed and listed[0][1] else None
+            for candidate in folder_candidates(folder, personal, separator):
+                if client.list_folders("", candidate):
+                    return candidate
+        except imap_errors.IMAPClientAbortError:
+            raise
+        except imap_errors.IMAPClientError:  # BAD/NO to NAMESPACE or LIST: the name as written
+            return folder
+        return folder
+
     def examine(self, folder: str) -> FolderStatus:
-        """Open ``folder`` read-only (EXAMINE) and report its UIDVALIDITY."""
-        info = self._call(f"examine {folder!r}", lambda: self.client.select_folder(folder, readonly=True))
+        """Open the configured ``folder`` read-only (EXAMINE), under its server name, and report its status."""
+        server_name = self.resolve(folder)
+        info = self._call(f"examine {folder!r}", lambda: self.client.select_folder(server_name, readonly=True))
         self._folder = folder
         uidnext = info.get(b"UIDNEXT")
         return FolderStatus(
@@ -239,20 +276,46 @@ class ImapConnection:
         self._call("idle", lambda: self.client.idle())
 
     def idle_check(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds in IDLE; True when the server reported news.
+        """Wait up to ``timeout`` seconds in IDLE; True when the server reported new mail (EXISTS).
 
-        IDLE is only a hint: a dead link can look like silence, so the caller
-        polls regardless at its safety-net interval.
+        Flag changes, expunges and keep-alive lines are not news. IDLE is
+        only a hint: a dead link can look like silence, so the caller polls
+        regardless at its safety-net interval.
         """
-        return bool(self._call("idle check", lambda: self.client.idle_check(timeout=timeout)))
+        return _has_exists(self._call("idle check", lambda: self.client.idle_check(timeout=timeout)))
 
-    def idle_done(self) -> None:
-        """Leave IDLE."""
-        self._call("idle done", lambda: self.client.idle_done())
+    def idle_done(self) -> bool:
+        """Leave IDLE; True when the responses that came with leaving report new mail."""
+        answer = self._call("idle done", lambda: self.client.idle_done())
+        return _has_exists(answer[1] if isinstance(answer, tuple) and len(answer) > 1 else ())
 
     def noop(self) -> None:
         """Check that the connection is alive."""
         self._call("noop", lambda: self.client.noop())
+
+
+def _quiet_imaplib(client: Any) -> None:
+    """Switch off the imaplib trace IMAPClient turns on (``debug = 5``).
+
+    At that level imaplib formats the ``repr`` of every response it stores,
+    message bodies included, whether or not anything logs it: a 54 MB
+    message cost 127 MB more for a moment (and its time), and with DEBUG
+    logging the bodies would reach the log. IMAPClient's own debug lines stay.
+    """
+    imap = getattr(client, "_imap", None)
+    if imap is not None and hasattr(imap, "debug"):
+        imap.debug = 0
+
+
+def _has_exists(responses: Any) -> bool:
+    for response in responses or ():
+        if isinstance(response, tuple) and len(response) >= 2 and response[1] in (b"EXISTS", "EXISTS"):
+            return True
+    return False
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _aware(value: Any) -> datetime:

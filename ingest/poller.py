@@ -17,9 +17,9 @@ from typing import Protocol
 from ingest.backoff import Backoff
 from ingest.cursor import Cursor, batches, new_uids, plan_fetch
 from ingest.imap import FetchedMessage, ImapConnection
-from klachtwacht.errors import AuthenticationFailed, FolderMissing, MailboxUnavailable
+from klachtwacht.errors import AuthenticationFailed, DatabaseUnavailable, FolderMissing, MailboxUnavailable
 
-__all__ = ["BatchSink", "PollResult", "FolderResult", "poll_mailbox"]
+__all__ = ["BatchSink", "PollResult", "FolderResult", "poll_mailbox", "poll_folder", "has_new_mail"]
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,9 @@ def poll_mailbox(
 
     A dropped connection, ``BYE`` or a throttling answer leads to a reconnect
     after a backoff, resuming at the stored cursor; after ``backoff.attempts``
-    failures in a row :class:`MailboxUnavailable` is raised. A missing folder
+    failures in a row :class:`MailboxUnavailable` is raised. A sink that
+    reports :class:`DatabaseUnavailable` is waited for the same way, on the
+    same connection. A missing folder
     is reported in the result and the other folders are still read.
     """
     result = PollResult(mailbox=name)
@@ -100,7 +102,7 @@ def poll_mailbox(
                 if not connected:
                     conn.connect()
                     connected = True
-                _poll_folder(conn, folder, sink, folder_results[folder], batch_size, batch_bytes)
+                poll_folder(conn, folder, sink, folder_results[folder], batch_size, batch_bytes)
                 pending.pop(0)
                 failures = 0
             except FolderMissing as exc:
@@ -116,6 +118,14 @@ def poll_mailbox(
                     connected = False
                     continue
                 raise
+            except DatabaseUnavailable as exc:
+                # the sink could not store: the IMAP session is fine, the folder is read again from its stored cursor
+                failures += 1
+                if failures >= backoff.attempts:
+                    raise
+                delay = backoff.delay(failures - 1)
+                log.warning("mailbox %s: %s; trying folder %r again in %.1f s (try %d of %d)", name, exc, folder, delay, failures + 1, backoff.attempts)
+                sleep(delay)
             except MailboxUnavailable as exc:
                 failures += 1
                 if "access token expired" in str(exc):
@@ -134,7 +144,26 @@ def poll_mailbox(
     return result
 
 
-def _poll_folder(conn: ImapConnection, folder: str, sink: BatchSink, out: FolderResult, batch_size: int, batch_bytes: int) -> None:
+def has_new_mail(conn: ImapConnection, folder: str, cursor: Cursor | None) -> bool:
+    """True when ``folder`` holds mail the cursor has not reached, asked on the open connection.
+
+    Run just before IDLE: a message that arrived after the last poll's UID
+    SEARCH is already counted in this session's EXISTS, so IDLE would never
+    report it. EXAMINE's UIDNEXT answers most checks; a gap in the UIDs (or a
+    server without UIDNEXT, as Courier) costs one UID SEARCH.
+    """
+    status = conn.examine(folder)
+    if cursor is None or status.uidvalidity != cursor.uidvalidity:
+        return status.exists > 0 or cursor is not None
+    if status.exists == 0:
+        return False
+    if status.uidnext is not None and status.uidnext <= cursor.last_uid + 1:
+        return False
+    return bool(new_uids(conn.uids_from(cursor.last_uid + 1), cursor.last_uid))
+
+
+def poll_folder(conn: ImapConnection, folder: str, sink: BatchSink, out: FolderResult, batch_size: int, batch_bytes: int) -> None:
+    """Fetch every new message of ``folder`` into ``sink`` over the connected ``conn``; count them in ``out``."""
     status = conn.examine(folder)
     plan = plan_fetch(sink.load_cursor(folder), status.uidvalidity)
     if plan.rescan:

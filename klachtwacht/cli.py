@@ -71,7 +71,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         if not args.once:
             return run_service(app, parts=("watch", "worker", "schedule"))
-        summary = run_ingest_once(app, threads=args.threads)
+        summary = run_ingest_once(app, threads=args.threads, processes=args.processes)
     finally:
         app.close()
     if args.json:
@@ -113,7 +113,7 @@ def cmd_service(args: argparse.Namespace) -> int:
     parts = {"run": ("watch", "worker", "schedule"), "worker": ("worker",), "watch": ("watch",), "schedule": ("schedule",)}[args.command]
     app = _app(args)
     try:
-        return run_service(app, parts=parts, threads=args.threads)
+        return run_service(app, parts=parts, threads=args.threads, processes=getattr(args, "processes", 1))
     finally:
         app.close()
 
@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--once", action="store_true", help="one pass over every mailbox, then stop")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
     ingest.add_argument("--threads", type=int, default=2, help="worker threads in this process")
+    ingest.add_argument("--processes", type=int, default=1, help="worker processes in all (more than 1 needs Redis or RabbitMQ)")
     ingest.set_defaults(handler=cmd_ingest)
 
     messages = sub.add_parser("messages", help="stored messages")
@@ -150,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("run", "everything in one process"), ("worker", "process queued work"), ("watch", "watch the mailboxes (IDLE and polling)"), ("schedule", "periodic jobs: sweeper")):
         part = sub.add_parser(name, help=text)
         part.add_argument("--threads", type=int, default=4)
+        if name == "worker":
+            part.add_argument("--processes", type=int, default=1, help="worker processes in all (more than 1 needs Redis or RabbitMQ)")
         part.set_defaults(handler=cmd_service)
 
     demo = sub.add_parser("demo", help="end-to-end demo on a throwaway mail server")

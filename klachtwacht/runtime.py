@@ -8,51 +8,64 @@ hosts (PostgreSQL, Redis or RabbitMQ, a lease per mailbox).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.backoff import Backoff
 from ingest.imap import ImapConnection
-from ingest.poller import PollResult, poll_mailbox
+from ingest.poller import FolderResult, PollResult, poll_folder, poll_mailbox
 from ingest.tokens import MsalTokenProvider, StaticTokenProvider, TokenProvider
 from klachtwacht import lease
 from klachtwacht.config import Config, MailboxConfig
 from klachtwacht.db import make_engine, make_sessionmaker, upgrade
 from klachtwacht.db.models import FINAL_STATES, Message, MessageState
-from klachtwacht.errors import ConfigError, KlachtwachtError, RetryableError
+from klachtwacht.errors import ConfigError, DatabaseUnavailable, KlachtwachtError, RetryableError
 from klachtwacht.intake import DatabaseSink
 from klachtwacht.parsepool import ParsePool
 from klachtwacht.pipeline import Services, advance, commit_many, parse_result, parse_step
+from klachtwacht.transient import GuardedSink, database_errors, is_transient, transient_reason
 
 __all__ = ["App", "make_broker", "token_provider", "run_ingest_once"]
 
 log = logging.getLogger(__name__)
 
 QUEUE = "klachtwacht"
+#: Retries of one actor message before it is left to the sweeper.
+MAX_RETRIES = 50
+MAX_RETRY_BACKOFF_MS = 15 * 60 * 1000
 
 
 def make_broker(url: str) -> dramatiq.Broker:
     """The broker for ``url``: memory:// (in process), redis:// or amqp://."""
+    broker: dramatiq.Broker
     if url.startswith("memory://"):
-        return StubBroker()
-    if url.startswith(("redis://", "rediss://")):
+        broker = StubBroker()
+    elif url.startswith(("redis://", "rediss://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url)  # type: ignore[no-untyped-call]
-    if url.startswith(("amqp://", "amqps://")):
+        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
+    elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        return RabbitmqBroker(url=url, confirm_delivery=True)
-    raise ConfigError("", "broker.url", f"unsupported broker URL {url!r}")
+        broker = RabbitmqBroker(url=url, confirm_delivery=True)
+    else:
+        raise ConfigError("", "broker.url", f"unsupported broker URL {url!r}")
+    broker.add_middleware(CurrentMessage())  # the retry count, for one log line per retry
+    # our actors log each retry themselves, with its reason (see App._retrying)
+    logging.getLogger("dramatiq.middleware.retries.Retries").setLevel(logging.WARNING)
+    return broker
 
 
 def token_provider(mailbox: MailboxConfig) -> TokenProvider | None:
@@ -96,23 +109,42 @@ class App:
 
     def _declare_actors(self) -> None:
         retry = dict(
-            max_retries=50,
+            max_retries=MAX_RETRIES,
             min_backoff=self.min_retry_backoff_ms,
-            max_backoff=15 * 60 * 1000,
-            retry_when=lambda retries, exc: isinstance(exc, RetryableError) and retries < 50,
+            max_backoff=MAX_RETRY_BACKOFF_MS,
+            retry_when=lambda retries, exc: isinstance(exc, (dramatiq.Retry, RetryableError)) and retries < MAX_RETRIES,
         )
 
         def advance_message(message_pk: int) -> None:
-            advance(self.sessions, self.services, message_pk)
+            with self._retrying(f"message {message_pk}"):
+                advance(self.sessions, self.services, message_pk)
 
         def poll(mailbox: str) -> None:
-            self.poll(self.config.mailbox(mailbox))
+            with self._retrying(f"mailbox {mailbox}"):
+                self.poll(self.config.mailbox(mailbox))
 
         def sweep() -> None:
             self.sweep()
 
         for fn, name in ((advance_message, "advance"), (poll, "poll"), (sweep, "sweep")):
             self._actors[name] = dramatiq.actor(fn, actor_name=f"kw.{name}", queue_name=self.queue, broker=self.broker, **retry)  # type: ignore[call-overload]
+
+    @contextmanager
+    def _retrying(self, what: str) -> Iterator[None]:
+        """A passing error (the database away, a server busy) becomes one log line and a later retry, not a traceback."""
+        try:
+            with database_errors(""):
+                yield
+        except RetryableError as exc:
+            current = CurrentMessage.get_current_message()
+            retries = int(current.options.get("retries", 0)) if current is not None else 0
+            if retries >= MAX_RETRIES:
+                log.error("%s: %s; giving up after %d retries (the sweeper tries again later)", what, exc, retries)
+                raise
+            planned = self.min_retry_backoff_ms * 2 ** min(retries, 20)
+            delay_ms = int(min(MAX_RETRY_BACKOFF_MS, max(planned, (exc.retry_after or 0) * 1000)))
+            log.warning("%s: %s; retry %d in %.1f s", what, exc, retries + 1, delay_ms / 1000)
+            raise dramatiq.Retry(str(exc), delay=delay_ms) from exc
 
     def enqueue(self, message_pks: list[int]) -> None:
         """Ask a worker to advance each message."""
@@ -141,23 +173,13 @@ class App:
         New messages are enqueued; their ids are also added to ``seen`` when given.
         """
         lease_name = f"poll:{mailbox.name}"
-        if not lease.acquire(self.sessions, lease_name, self.holder, self.config.ingest.lease_seconds):
+        with database_errors(f"mailbox {mailbox.name}: lease"):
+            taken = lease.acquire(self.sessions, lease_name, self.holder, self.config.ingest.lease_seconds)
+        if not taken:
             log.info("mailbox %s: another poller holds the lease", mailbox.name)
             return None
         try:
-            def on_new(pks: list[int]) -> None:
-                if seen is not None:
-                    seen.extend(pks)
-                self.enqueue(pks)
-
-            renewed = [time.monotonic()]
-
-            def renew() -> None:  # a long first poll outlives the lease otherwise
-                if time.monotonic() - renewed[0] > self.config.ingest.lease_seconds / 3:
-                    lease.acquire(self.sessions, lease_name, self.holder, self.config.ingest.lease_seconds)
-                    renewed[0] = time.monotonic()
-
-            sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new, on_batch=renew, on_stored=self._parse_stored)
+            sink = self.sink(mailbox, seen)
             result = poll_mailbox(
                 mailbox.name,
                 self.connection(mailbox),
@@ -168,10 +190,64 @@ class App:
                 backoff=self.backoff,
                 sleep=sleep,
             )
-            result.seen_again = sink.seen_again
+            inner = sink.sink
+            result.seen_again = inner.seen_again if isinstance(inner, DatabaseSink) else 0
             return result
         finally:
+            self.release_lease(lease_name)
+
+    def sink(self, mailbox: MailboxConfig, seen: list[int] | None = None) -> GuardedSink:
+        """Where ``mailbox``'s fetched mail is stored; new messages are enqueued (and added to ``seen``)."""
+
+        def on_new(pks: list[int]) -> None:
+            if seen is not None:
+                seen.extend(pks)
+            self.enqueue(pks)
+
+        lease_name = f"poll:{mailbox.name}"
+        sink = DatabaseSink(self.sessions, mailbox.name, on_new=on_new, on_batch=self._lease_renewer(lease_name), on_stored=self._parse_stored)
+        return GuardedSink(sink, mailbox.name)
+
+    def poll_folder(self, mailbox: MailboxConfig, folder: str, conn: ImapConnection, sink: GuardedSink) -> FolderResult | None:
+        """Poll one folder over the open ``conn`` under the mailbox's lease (kept, not released: the watcher holds it).
+
+        None when another process holds the lease. Raises
+        :class:`DatabaseUnavailable`, :class:`MailboxUnavailable` or
+        :class:`FolderMissing` for the caller to wait and retry.
+        """
+        with database_errors(f"mailbox {mailbox.name}: folder {folder!r}: lease"):
+            taken = lease.acquire(self.sessions, f"poll:{mailbox.name}", self.holder, self.config.ingest.lease_seconds)
+        if not taken:
+            return None
+        out = FolderResult(folder)
+        poll_folder(conn, folder, sink, out, self.config.ingest.batch_size, self.config.ingest.batch_bytes)
+        return out
+
+    def _lease_renewer(self, lease_name: str) -> Callable[[], None]:
+        """Renew ``lease_name`` now and then (a long first poll outlives the lease otherwise)."""
+        renewed = [time.monotonic()]
+
+        def renew() -> None:
+            if time.monotonic() - renewed[0] <= self.config.ingest.lease_seconds / 3:
+                return
+            renewed[0] = time.monotonic()  # also after a failure: the next try comes a third of the lease later
+            try:
+                lease.acquire(self.sessions, lease_name, self.holder, self.config.ingest.lease_seconds)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("lease %s: not renewed, database unavailable (%s); trying again later", lease_name, transient_reason(exc))
+
+        return renew
+
+    def release_lease(self, lease_name: str) -> None:
+        """Give ``lease_name`` back; with the database away it simply expires."""
+        try:
             lease.release(self.sessions, lease_name, self.holder)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("lease %s: not released, database unavailable (%s); it expires by itself", lease_name, transient_reason(exc))
 
     def _parse_stored(self, stored: list[tuple[int, bytes, str | None]]) -> list[int] | None:
         """Parse a just-stored batch at once (see :mod:`klachtwacht.parsepool`); return the messages with work left."""
@@ -183,7 +259,14 @@ class App:
         if outcomes is None:
             return None
         results = [(pk, MessageState.FETCHED, parse_result(outcome, mid)) for (pk, _, mid), outcome in zip(stored, outcomes)]
-        commit_many(self.sessions, results, actor=f"ingest:{self.holder}")
+        try:
+            commit_many(self.sessions, results, actor=f"ingest:{self.holder}")
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # the raw bytes are committed; the workers parse these messages again
+            log.warning("parsed batch of %d not stored, database unavailable (%s); left to the workers", len(stored), transient_reason(exc))
+            return None
         return [pk for pk, _, result in results if result.to_state in self.services.steps]
 
     def unfinished(self, older_than: float = 0.0) -> list[int]:
@@ -199,8 +282,12 @@ class App:
             )
 
     def sweep(self, older_than: float | None = None) -> int:
-        """Re-enqueue every message stuck outside a final state; return how many."""
-        stuck = self.unfinished(self.config.ingest.stuck_after if older_than is None else older_than)
+        """Re-enqueue every message stuck outside a final state; return how many.
+
+        Raises :class:`DatabaseUnavailable` when the database is away.
+        """
+        with database_errors("sweeper"):
+            stuck = self.unfinished(self.config.ingest.stuck_after if older_than is None else older_than)
         if stuck:
             log.warning("sweeper: re-enqueueing %d unfinished messages", len(stuck))
             self.enqueue(stuck)
@@ -211,18 +298,24 @@ class App:
         deadline = time.monotonic() + timeout
         pending = set(message_pks)
         while pending:
-            with self.sessions() as session:
-                rows = session.execute(select(Message.id, Message.state).where(Message.id.in_(list(pending)[:5000])))
-                for pk, state in rows:
-                    if state in FINAL_STATES:
-                        pending.discard(pk)
+            try:
+                with self.sessions() as session:
+                    rows = session.execute(select(Message.id, Message.state).where(Message.id.in_(list(pending)[:5000])))
+                    for pk, state in rows:
+                        if state in FINAL_STATES:
+                            pending.discard(pk)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("waiting for %d messages: database unavailable (%s); asking again in 1 s", len(pending), transient_reason(exc))
+                time.sleep(max(poll_every, 1.0))
             if not pending or time.monotonic() >= deadline:
                 break
             time.sleep(poll_every)
         return sorted(pending)
 
     def state_counts(self) -> dict[str, int]:
-        with self.sessions() as session:
+        with database_errors("state counts"), self.sessions() as session:
             return {state: n for state, n in session.execute(select(Message.state, func.count()).group_by(Message.state))}
 
     def close(self) -> None:
@@ -235,10 +328,64 @@ class App:
         self.engine.dispose()
 
 
-def run_ingest_once(app: App, threads: int = 2) -> dict[str, Any]:
-    """One pass over every mailbox; returns when each fetched message rests (or the wait ran out)."""
+def check_processes(app: App, processes: int) -> None:
+    """Refuse more than one worker process on the in-process broker, which other processes cannot reach."""
+    if processes < 1:
+        raise ConfigError(app.config.path, "--processes", "must be 1 or more")
+    if processes > 1 and app.config.broker.url.startswith("memory://"):
+        raise ConfigError(
+            app.config.path, "broker.url",
+            f"--processes {processes} needs a broker the processes share (redis://... or amqp://...); memory:// works inside one process only",
+        )
+
+
+def start_worker_processes(app: App, count: int, threads: int) -> list[Any]:
+    """Start ``count`` more worker processes (``klachtwacht worker`` on the same configuration); they end with this one."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    argv = ["--config", app.config.path, "worker", "--threads", str(threads)]
+    children = []
+    for n in range(count):
+        child = context.Process(target=_worker_process_main, args=(argv, os.getpid()), name=f"klachtwacht-worker-{n + 2}", daemon=False)
+        child.start()
+        children.append(child)
+    log.info("started %d more worker processes: %s", count, ", ".join(str(c.pid) for c in children))
+    return children
+
+
+def stop_worker_processes(children: list[Any], timeout: float = 30.0) -> None:
+    """Ask each child to finish (SIGTERM: its current messages end first), then make sure it is gone."""
+    for child in children:
+        if child.is_alive():
+            child.terminate()
+    deadline = time.monotonic() + timeout
+    for child in children:
+        child.join(max(0.1, deadline - time.monotonic()))
+        if child.is_alive():
+            log.warning("worker process %s did not stop in %.0f s; killing it", child.pid, timeout)
+            child.kill()
+            child.join(5)
+
+
+def _worker_process_main(argv: list[str], parent_pid: int) -> None:
+    from klachtwacht.cli import main
+    from klachtwacht.parsepool import die_with_parent
+
+    die_with_parent(parent_pid)
+    raise SystemExit(main(argv))
+
+
+def run_ingest_once(app: App, threads: int = 2, processes: int = 1) -> dict[str, Any]:
+    """One pass over every mailbox; returns when each fetched message rests (or the wait ran out).
+
+    With ``processes`` > 1, that many worker processes in all share the work
+    through the configured broker (Redis or RabbitMQ; see :func:`check_processes`).
+    """
+    check_processes(app, processes)
     worker = app.worker(threads)
     worker.start()
+    children = start_worker_processes(app, processes - 1, threads) if processes > 1 else []
     try:
         recovered = app.unfinished()
         if recovered:
@@ -262,6 +409,7 @@ def run_ingest_once(app: App, threads: int = 2) -> dict[str, Any]:
         new_ids = sorted(set(new_ids))
         not_final = app.wait_final(new_ids, app.config.ingest.wait_timeout)
     finally:
+        stop_worker_processes(children)
         worker.stop()
     return {
         "mailboxes": mailboxes,
@@ -272,38 +420,69 @@ def run_ingest_once(app: App, threads: int = 2) -> dict[str, Any]:
 
 
 
-def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: threading.Event | None = None) -> int:
-    """Run the chosen parts (``watch``, ``worker``, ``schedule``) until SIGTERM/SIGINT or ``stop``."""
+def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: threading.Event | None = None, processes: int = 1) -> int:
+    """Run the chosen parts (``watch``, ``worker``, ``schedule``) until SIGTERM/SIGINT or ``stop``.
+
+    With ``processes`` > 1 and a worker among the parts, that many worker
+    processes in all (this one and children that end with it) share the work.
+
+    Every watcher and the sweeper run in supervised threads: one that ends
+    is logged with its reason and started again (see :mod:`klachtwacht.supervisor`).
+    A dramatiq worker whose threads died is replaced the same way.
+    """
     import signal
 
-    from klachtwacht.watcher import watch_mailbox
+    from klachtwacht.supervisor import Supervisor
+    from klachtwacht.watcher import watch_folder
 
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     worker = None
+    children: list[Any] = []
     if "worker" in parts:
+        check_processes(app, processes)
         worker = app.worker(threads)
         worker.start()
+        children = start_worker_processes(app, processes - 1, threads) if processes > 1 else []
     elif app.config.broker.url.startswith("memory://"):
         log.warning("the memory:// broker only works inside one process: run 'klachtwacht run' or configure Redis/RabbitMQ")
-    watchers = []
+    supervisor = Supervisor(stop)
     if "watch" in parts:
         for mailbox in app.config.mailboxes:
-            t = threading.Thread(target=watch_mailbox, args=(app, mailbox, stop), name=f"watch-{mailbox.name}", daemon=True)
-            t.start()
-            watchers.append(t)
+            for folder in mailbox.folders:  # one watcher, one connection, per folder
+                supervisor.add(f"watch-{mailbox.name}:{folder}", lambda m=mailbox, f=folder: watch_folder(app, m, f, stop))  # type: ignore[misc]
+    if "schedule" in parts:
+        supervisor.add("sweeper", lambda: _sweep_forever(app, stop))
     log.info("klachtwacht running: %s", ", ".join(parts))
     try:
-        while not stop.is_set():
-            if "schedule" in parts:
-                app.sweep()
-            stop.wait(60.0)
+        while not stop.wait(0.5):
+            supervisor.check()
+            if worker is not None and not _worker_alive(worker):
+                log.error("worker threads stopped; starting a new worker")
+                worker.stop(timeout=1000)
+                worker = app.worker(threads)
+                worker.start()
     finally:
         stop.set()
-        for t in watchers:
-            t.join(timeout=10)
+        stop_worker_processes(children)
+        supervisor.join(timeout=10)
         if worker is not None:
             worker.stop()
     return 0
+
+
+def _worker_alive(worker: dramatiq.Worker) -> bool:
+    threads = [*worker.workers, *worker.consumers.values()]
+    return all(t.is_alive() for t in threads)
+
+
+def _sweep_forever(app: App, stop: threading.Event, every: float = 60.0) -> None:
+    """The sweeper: re-enqueue stuck messages every ``every`` seconds; a database away is waited for."""
+    while not stop.is_set():
+        try:
+            app.sweep()
+        except DatabaseUnavailable as exc:
+            log.warning("sweeper: %s; next sweep in %.0f s", exc, every)
+        stop.wait(every)

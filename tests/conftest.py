@@ -75,6 +75,21 @@ def dovecot() -> Iterator[Dovecot]:
         server.close()
 
 
+@pytest.fixture(params=["dovecot", "cyrus"])
+def imap_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The same three mailboxes on Dovecot and on Cyrus (support.cyrus): tests that take it run on both."""
+    from support.cyrus import Cyrus
+
+    server: Any = Dovecot() if request.param == "dovecot" else Cyrus()
+    for user in ("wethouder", "raad", "secretariaat"):
+        server.add_user(user, PASSWORD)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpSink]:
     with SmtpSink() as sink:

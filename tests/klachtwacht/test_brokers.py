@@ -13,7 +13,7 @@ from support.services import require
 
 from ingest.cursor import Cursor
 from ingest.imap import FetchedMessage
-from klachtwacht.db.models import Message, Transition
+from klachtwacht.db.models import FINAL_STATES, Message, Transition
 from klachtwacht.intake import DatabaseSink
 
 #: Where a message rests when its work ended well; "failed" is never a successful end.
@@ -100,3 +100,68 @@ def test_a_lost_broker_message_is_re_enqueued_by_the_sweeper(broker_app: Any) ->
         worker.stop()
     with broker_app.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Message).where(Message.state.in_(SETTLED))) == 2
+
+
+def test_more_than_one_process_on_the_in_process_broker_is_refused_with_the_reason(setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from klachtwacht.cli import main
+
+    config = setup.write()  # broker memory://
+    assert main(["--config", str(config), "ingest", "--once", "--processes", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "broker.url" in err and "--processes 2" in err and "memory://" in err
+
+
+def test_two_worker_processes_on_redis_and_postgresql_perform_each_effect_once(tmp_path: Any, dovecot: Any, smtp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One backlog, two processes (``ingest --once --processes 2``): every letter reaches the SMTP server exactly once."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from collections import Counter
+    from pathlib import Path
+
+    import redis
+    from conftest import PASSWORD, Setup, _create_pg_database
+    from sqlalchemy import create_engine
+
+    from klachtwacht.db.models import Effect
+
+    require("127.0.0.1", 6379, "Redis")
+    url, drop = _create_pg_database()
+    try:
+        for _, raw in mails(150, seed=23):
+            dovecot.append("wethouder", "INBOX", raw)
+        setup = Setup(tmp_path=tmp_path, db_url=url, dovecot=dovecot, smtp=smtp)
+        setup.mailbox("wethouder-devries", "wethouder")
+        # a Redis database of its own, so nothing another test left on the shared server interferes
+        text_config = setup.toml().replace('url = "memory://"', 'url = "redis://127.0.0.1:6379/12"')
+        config = tmp_path / "klachtwacht.toml"
+        config.write_text(text_config)
+        redis.Redis.from_url("redis://127.0.0.1:6379/12").flushdb()
+        root = Path(__file__).resolve().parents[2]
+        env = {**os.environ, "KW_TEST_PASSWORD": PASSWORD, "PYTHONPATH": str(root)}
+        done = subprocess.run(
+            [sys.executable, "-m", "klachtwacht.cli", "--config", str(config), "ingest", "--once", "--json", "--processes", "2"],
+            env=env, capture_output=True, text=True, timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stderr.count("klachtwacht running: worker") == 1, "the second process ran a worker"
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                states = dict(conn.execute(select(Message.state, func.count()).group_by(Message.state)).all())
+                sent = conn.execute(select(Effect.message_pk, Effect.effect).where(Effect.status == "done", Effect.effect != "register")).all()
+        finally:
+            engine.dispose()
+        assert sum(states.values()) == 150 and set(states) <= FINAL_STATES - {"failed"}, states
+        received = Counter(str(m.message["Message-ID"]) for m in smtp.messages)
+        assert [mid for mid, n in received.items() if n > 1] == []
+        at_smtp: Counter[tuple[int, str]] = Counter()
+        for mid in received:
+            match = re.match(r"<kw\.([\w-]+)\.(\d+)\.", mid)
+            assert match is not None, mid
+            at_smtp[(int(match.group(2)), match.group(1))] += 1
+        assert sent and Counter((pk, effect) for pk, effect in sent) == at_smtp
+    finally:
+        redis.Redis.from_url("redis://127.0.0.1:6379/12").flushdb()
+        drop()

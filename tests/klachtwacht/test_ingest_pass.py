@@ -39,13 +39,14 @@ def _fill(dovecot: Any) -> dict[str, list[str]]:
 
 
 def _three(setup: Any, dovecot: Any) -> None:
-    setup.dovecot = dovecot
+    setup.imap_port = dovecot.port
     setup.mailbox("wethouder-devries", "wethouder", folders=("INBOX", "Archief"))
     setup.mailbox("griffie", "raad", role="raad")
     setup.mailbox("college", "secretariaat", role="secretariaat")
 
 
-def test_one_pass_stores_each_message_once_per_sighting_and_leaves_the_mailbox_untouched(setup: Any, dovecot: Any, smtp: Any, classifier: Any) -> None:
+def test_one_pass_stores_each_message_once_per_sighting_and_leaves_the_mailbox_untouched(setup: Any, imap_server: Any, smtp: Any, classifier: Any) -> None:
+    dovecot = imap_server  # Dovecot or Cyrus
     setup.smtp = smtp
     ids = _fill(dovecot)
     _three(setup, dovecot)
@@ -139,3 +140,23 @@ def test_the_commands_of_the_contract_print_one_json_object_per_message_and_entr
     for entry in entries:
         assert {"number", "message_id", "mailboxes", "received_at", "due", "notice_sent"} <= set(entry)
     assert [e["message_id"] for e in entries] == (["<cli@example.nl>"] if row["state"] == "done" and row["decision"] == "register" else [])
+
+
+def test_a_folder_named_as_the_user_sees_it_is_found_where_the_server_keeps_it(setup: Any, smtp: Any, classifier: Any) -> None:
+    """Cyrus without altnamespace keeps personal folders under INBOX (``INBOX/Klachten``), as Courier does (``INBOX.Klachten``)."""
+    from support.cyrus import Cyrus
+
+    with Cyrus(altnamespace=False) as cyrus:
+        cyrus.add_user("wethouder", "geheim-wachtwoord")
+        cyrus.append("wethouder", "Klachten", make_mail(subject="In de map", body="Tekst", message_id="<nested@example.nl>"))
+        assert "INBOX/Klachten" in cyrus.folders("wethouder")
+        setup.smtp = smtp
+        setup.imap_port = cyrus.port
+        setup.mailbox("wethouder-devries", "wethouder", folders=("Klachten",))
+        app = setup.app(classifier)
+        try:
+            summary = run_ingest_once(app)
+            assert summary["mailboxes"][0]["errors"] == []
+            assert [row["message_id"] for row in list_messages(app.sessions)] == ["<nested@example.nl>"]
+        finally:
+            app.close()

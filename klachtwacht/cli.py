@@ -123,8 +123,7 @@ def _ingest_once(args: argparse.Namespace, config: Config) -> int:
     problems = preflight(config)
     if problems:
         for line in problems:
-            print(f"klachtwacht: {line}", file=sys.stderr)
-        print("klachtwacht: nothing was fetched; fix the above and run the pass again", file=sys.stderr)
+            print(f"klachtwacht: {line} (nothing was fetched)", file=sys.stderr)
         return 2
     app = build_app(config, backoff=ONE_SHOT_BACKOFF)
     log.info(

@@ -39,7 +39,8 @@ def check_zgw(config: Config) -> list[CheckResult]:
         try:
             found = register._get(base, resource, params)  # noqa: SLF001 - the backend's own signed request
         except KlachtwachtError as exc:
-            results.append(CheckResult(name, FAIL, f"register.{'zaken_url' if resource == 'zaken' else 'documenten_url'}: {exc}"))
+            key = "register.zaken_url" if resource == "zaken" else "register.documenten_url"
+            results.append(CheckResult(name, FAIL, f"{key}: {base}: {exc}; check {key}, the token (client_id, secret_env) and that the API runs"))
             continue
         results.append(CheckResult(name, OK, f"{base}: GET {resource} accepted (token, headers), {len(found)} found for the dry filter", time.monotonic() - started))
     return results

@@ -96,12 +96,21 @@ class RetryDigest(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         from klachtwacht.errors import RetryableError
 
-        if record.name.startswith("dramatiq.worker") and record.exc_info and isinstance(record.exc_info[1], RetryableError):
-            self._held.reason = (_subject(record.args), str(record.exc_info[1]))
-            return False
+        if record.name.startswith("dramatiq.worker") and record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            subject = _subject(record.args)
+            retryable = isinstance(exc, RetryableError)
+            self._held.reason = (subject, str(exc), retryable)
+            if retryable:
+                return False  # told once, with the retry that follows
+            record.msg, record.args = "%s: failed, not retried", (subject,)
+            return True
         if record.name.startswith("dramatiq.middleware.retries"):
-            subject, reason = getattr(self._held, "reason", None) or ("a task", "")
+            held = getattr(self._held, "reason", None)
             self._held.reason = None
+            if held is not None and not held[2]:
+                return False  # the failure was logged already; no retry is the point of it
+            subject, reason = (held[0], held[1]) if held else ("a task", "")
             if record.msg.startswith("Retrying message") and isinstance(record.args, tuple) and len(record.args) == 2:
                 delay = record.args[1]
                 seconds = delay / 1000 if isinstance(delay, (int, float)) else 0.0

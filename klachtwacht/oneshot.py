@@ -50,7 +50,7 @@ class Snapshot:
 class PassObserver:
     """Looks at the message counts every ``every`` seconds and reports progress."""
 
-    def __init__(self, sessions: sessionmaker[Session], every: float = 1.0) -> None:
+    def __init__(self, sessions: sessionmaker[Session], every: float = 0.25) -> None:
         self.sessions = sessions
         self.every = every
         self.before = self._look()

@@ -10,13 +10,14 @@ output goes::
             bar.update(epoch + 1, note=f"dev F1 {f1:.3f}")
 
 On a terminal (standard error is a TTY) a ``rich`` bar is drawn; otherwise one
-plain line is written every ``every`` seconds and one at the end, so a log
+plain log line is written every ``every`` seconds and one at the end, so a log
 collector gets a few lines, not thousands. ``KLACHTWACHT_PROGRESS=plain`` or
 ``=off`` forces the plain lines or silence.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -25,6 +26,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 
 __all__ = ["Reporter", "progress", "PlainReporter"]
+
+log = logging.getLogger("klachtwacht.progress")
 
 
 class Reporter(Protocol):
@@ -35,9 +38,9 @@ class Reporter(Protocol):
 
 
 class PlainReporter:
-    """One line every ``every`` seconds and one at the end."""
+    """One line every ``every`` seconds and one at the end: to ``stream``, or as a log line (None)."""
 
-    def __init__(self, label: str, total: int | None, stream: TextIO, every: float, clock: Any = time.monotonic) -> None:
+    def __init__(self, label: str, total: int | None, stream: TextIO | None, every: float, clock: Any = time.monotonic) -> None:
         self.label, self.total, self.stream, self.every, self.clock = label, total, stream, every, clock
         self.done, self.note = 0, ""
         self._last = clock()
@@ -60,6 +63,9 @@ class PlainReporter:
     def _write(self) -> None:
         self._last = self.clock()
         self._written = (self.done, self.total, self.note)
+        if self.stream is None:
+            log.info("%s", self.line())
+            return
         self.stream.write(self.line() + "\n")
         self.stream.flush()
 
@@ -97,7 +103,7 @@ def progress(label: str, total: int | None = None, *, stream: TextIO | None = No
         with Progress(*columns, console=Console(file=out), transient=False) as bar:
             yield _RichReporter(bar, bar.add_task(label, total=total, note=""))
         return
-    plain = PlainReporter(label, total, out, every)
+    plain = PlainReporter(label, total, stream, every)
     try:
         yield plain
     finally:

@@ -25,8 +25,11 @@ __all__ = ["configure_logging", "redact", "LOG_FORMATS", "OperatorFormatter", "J
 LOG_FORMATS = ("text", "json")
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _MESSAGE_CALL = re.compile(r"^kw\.advance\((\d+)\)$")
-#: Loggers of libraries that talk too much for an operator (the SMTP sink logs every envelope).
-_QUIET = {"mail.log": logging.ERROR, "alembic": logging.WARNING, "pika": logging.WARNING, "urllib3": logging.WARNING}
+#: Loggers of libraries that talk too much for an operator.
+_QUIET = {"alembic": logging.WARNING, "pika": logging.WARNING, "urllib3": logging.WARNING}
+#: Loggers that would write mail itself, even with --debug: imapclient's protocol log holds whole
+#: messages, aiosmtpd's (the demo's SMTP sink) every envelope's addresses.
+_NEVER_VERBOSE = {"imapclient": logging.INFO, "mail.log": logging.ERROR}
 
 
 def redact(text: str) -> str:
@@ -138,6 +141,8 @@ def configure_logging(*, verbose: bool = False, debug: bool = False, log_format:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose or debug else logging.INFO)
+    for name, level in _NEVER_VERBOSE.items():
+        logging.getLogger(name).setLevel(level)
     if not debug:
         for name, level in _QUIET.items():
             logging.getLogger(name).setLevel(level)

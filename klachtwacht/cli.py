@@ -151,16 +151,21 @@ def _ingest_once(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
-        _print_summary(summary)
+        _print_summary(summary, config)
     failed = any(m["errors"] for m in summary["mailboxes"]) or summary["not_final"]
     return 1 if failed else 0
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: dict[str, Any], config: Config) -> None:
+    from klachtwacht.explain import mailbox_problem
+
+    index = {m.name: (i, m) for i, m in enumerate(config.mailboxes)}
     for mailbox in summary["mailboxes"]:
         line = f"{mailbox['name']}: {mailbox['fetched']} fetched, {mailbox['new']} new sightings"
         if mailbox["errors"]:
-            line += "; ERRORS: " + "; ".join(mailbox["errors"])
+            i, cfg = index[mailbox["name"]]
+            problems = [mailbox_problem(f"mailboxes[{i}].imap", cfg.imap.host, cfg.imap.port, e) for e in mailbox["errors"]]
+            line += "; ERRORS: " + "; ".join(problems)
         print(line)
     states = ", ".join(f"{k} {v}" for k, v in sorted(summary["states"].items()))
     print(f"{summary['new_messages']} new messages; states now: {states or 'none'}")

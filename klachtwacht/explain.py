@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from klachtwacht.errors import BrokerUnavailable, DatabaseUnavailable, KlachtwachtError, NoticeUnavailable
 
-__all__ = ["database_error", "broker_error", "smtp_error", "network_problem", "database_target", "is_database_error"]
+__all__ = ["database_error", "broker_error", "smtp_error", "network_problem", "database_target", "is_database_error", "mailbox_problem"]
 
 
 def _first_line(text: str, limit: int = 160) -> str:
@@ -128,3 +128,26 @@ def smtp_error(exc: BaseException, host: str, port: int, username: str | None = 
     if isinstance(exc, smtplib.SMTPResponseException):
         return NoticeUnavailable(f"smtp.host: {where} answered {exc.smtp_code} {_first_line(str(exc.smtp_error), 80)}; ask its administrator")
     return NoticeUnavailable(f"smtp.host: {where}: {_first_line(f'{type(exc).__name__}: {exc}')}")
+
+
+def mailbox_problem(key: str, host: str, port: int, error: str) -> str:
+    """An ingest pass's error for one mailbox (its text, as the poller reported it) as a line with key, address and advice."""
+    text = error.lower()
+    where = f"the IMAP server at {host}:{port}"
+    if "refused the login" in text or "xoauth2" in text or "authenticationfailed" in text:
+        return f"{key}: {where} refused the login; check username and password_env (or the XOAUTH2 app's permissions)"
+    if "throttl" in text:
+        return f"{key}: {where} throttles us; the next pass tries again, or ask the Exchange administrator about the limits"
+    if "folder does not exist" in text:
+        return f"{key.rsplit('.imap', 1)[0]}.folders: {error.split(': ', 1)[-1]}; correct the folder name"
+    if "connectionrefusederror" in text:
+        problem = "refuses connections"
+    elif "timeout" in text or "timed out" in text:
+        problem = "does not answer (time-out)"
+    elif "gaierror" in text or "name or service not known" in text:
+        problem = "is an unknown host name"
+    elif "ssl" in text or "certificate" in text:
+        problem = "fails the TLS handshake"
+    else:
+        return f"{key}: {error}"
+    return f"{key}: {where} {problem}; check host, port and security, and that the server runs"

@@ -130,7 +130,8 @@ def test_an_unreachable_imap_server_is_tried_three_times_then_reported_and_the_p
     assert "tried 3 times" in run.err  # it says what it is doing before it waits
     retries = [line for line in run.log_lines if "reconnecting in" in line]
     assert len(retries) == 2, run.err  # three tries, two waits between them, no more
-    assert "wethouder: 0 fetched" in run.out and "ERRORS" in run.out
+    assert "wethouder: 0 fetched" in run.out
+    assert f"ERRORS: mailboxes[0].imap: the IMAP server at 127.0.0.1:{port} refuses connections; check host, port" in run.out
 
 
 @pytest.mark.dovecot
@@ -139,7 +140,7 @@ def test_a_wrong_imap_password_is_reported_for_that_mailbox_and_the_pass_ends_1(
     run = klachtwacht("--config", str(config), "ingest", "--once", cwd=tmp_path, env={"KW_TEST_PASSWORD": "niet-het-wachtwoord"})
     assert run.status == 1
     assert "Traceback" not in run.err
-    assert "refused the login" in run.out
+    assert "mailboxes[0].imap: the IMAP server at 127.0.0.1" in run.out and "refused the login; check username and password_env" in run.out
 
 
 # --- arguments and the configuration file --------------------------------------------

@@ -103,16 +103,30 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from klachtwacht.runtime import run_service
-
     config = load_command_config(args)
     if not args.once:
-        app = build_app(config)
-        try:
-            return int(run_service(app, parts=("watch", "worker", "schedule"), threads=args.threads))
-        finally:
-            app.close()
+        return _serve(config, ("watch", "worker", "schedule"), args.threads)
     return _ingest_once(args, config)
+
+
+def _serve(config: Config, parts: tuple[str, ...], threads: int) -> int:
+    """A long-running part: the broker must answer at start (exit 2), a mail server that is down is retried."""
+    from klachtwacht.check import FAIL, check_broker, check_smtp
+    from klachtwacht.runtime import run_service
+
+    broker = check_broker(config)
+    if broker.status == FAIL:
+        print(f"klachtwacht: {broker.detail}", file=sys.stderr)
+        return 2
+    if "worker" in parts:
+        smtp = check_smtp(config)
+        if smtp.status == FAIL:
+            log.warning("%s; notices wait and are retried until it answers", smtp.detail)
+    app = build_app(config)
+    try:
+        return int(run_service(app, parts=parts, threads=threads))
+    finally:
+        app.close()
 
 
 def _ingest_once(args: argparse.Namespace, config: Config) -> int:
@@ -191,14 +205,8 @@ def cmd_messages_list(args: argparse.Namespace) -> int:
 
 
 def cmd_service(args: argparse.Namespace) -> int:
-    from klachtwacht.runtime import run_service
-
     parts = {"run": ("watch", "worker", "schedule"), "worker": ("worker",), "watch": ("watch",), "schedule": ("schedule",)}[args.command]
-    app = build_app(load_command_config(args))
-    try:
-        return int(run_service(app, parts=parts, threads=args.threads))
-    finally:
-        app.close()
+    return _serve(load_command_config(args), parts, args.threads)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

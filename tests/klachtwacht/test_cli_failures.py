@@ -193,3 +193,25 @@ def test_a_command_that_connects_still_asks_for_the_missing_password_by_key(tmp_
     run = klachtwacht("--config", str(config), "ingest", "--once", cwd=tmp_path)
     assert run.status == 2
     assert_one_line(run, "mailboxes[0].imap.password_env", "KW_TEST_PASSWORD is not set")
+
+
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_a_long_running_part_with_an_unreachable_broker_exits_2_at_once(tmp_path: Path, command: str) -> None:
+    port = free_port()
+    config = write(tmp_path, toml_config(database=sqlite(tmp_path), broker=f"amqp://guest:guest@127.0.0.1:{port}/"))
+    run = klachtwacht(command, "--config", str(config), cwd=tmp_path, env={"KW_TEST_PASSWORD": "x"}, timeout=120)
+    assert run.status == 2
+    assert_one_line(run, "broker.url", f"RabbitMQ at 127.0.0.1:{port}")
+
+
+def test_an_smtp_login_that_is_refused_stops_ingest_naming_smtp_username(tmp_path: Path) -> None:
+    from support.smtp import SmtpSink
+
+    with SmtpSink(auth=("klachtwacht", "smtp-geheim")) as sink:
+        text = toml_config(database=sqlite(tmp_path), smtp_port=sink.port).replace(
+            'sender = "klachten@gemeente-veenstad.nl"', 'sender = "klachten@gemeente-veenstad.nl"\nusername = "klachtwacht"\npassword_env = "KW_SMTP_PASSWORD"'
+        )
+        config = write(tmp_path, text)
+        run = klachtwacht("--config", str(config), "ingest", "--once", cwd=tmp_path, env={"KW_TEST_PASSWORD": "x", "KW_SMTP_PASSWORD": "verkeerd"})
+    assert run.status == 2
+    assert_one_line(run, "smtp.username", "refused the login of 'klachtwacht'", "nothing was fetched")

@@ -140,9 +140,11 @@ def _ingest_once(args: argparse.Namespace, config: Config) -> int:
             print(f"klachtwacht: {line} (nothing was fetched)", file=sys.stderr)
         return 2
     app = build_app(config, backoff=ONE_SHOT_BACKOFF)
+    slowest = max((m.imap.connect_timeout for m in config.mailboxes), default=0.0)
+    waits = sum(min(ONE_SHOT_BACKOFF.cap, ONE_SHOT_BACKOFF.base * 2**i) * 1.5 for i in range(ONE_SHOT_BACKOFF.attempts - 1))
     log.info(
-        "ingest: one pass over %d mailboxes; a mail server that does not answer is tried %d times, then reported",
-        len(config.mailboxes), ONE_SHOT_BACKOFF.attempts,
+        "ingest: one pass over %d mailboxes; a mail server that does not answer is tried %d times (at most about %.0f s), then reported",
+        len(config.mailboxes), ONE_SHOT_BACKOFF.attempts, ONE_SHOT_BACKOFF.attempts * slowest + waits,
     )
     observer = None
     try:
@@ -210,9 +212,14 @@ def cmd_service(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from klachtwacht.check import as_json, passed, run_checks, table
+    from klachtwacht.check import FAIL, CheckResult, as_json, passed, run_checks, table
 
-    results = run_checks(load_command_config(args, secrets=False))
+    try:
+        config = load_command_config(args, secrets=False)
+    except ConfigError as exc:  # nothing else can be tried: one failing line, for the table and for monitoring
+        results = [CheckResult("configuration", FAIL, str(exc))]
+    else:
+        results = run_checks(config)
     print(as_json(results) if args.json else table(results))
     return 0 if passed(results) else 1
 

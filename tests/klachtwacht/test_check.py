@@ -266,3 +266,13 @@ def test_a_broken_template_fails_its_organisation(parts: Parts, tmp_path: Path) 
     text = parts.toml().replace('display_name = "Gemeente Veenstad"', f'display_name = "Gemeente Veenstad"\ntemplates = "{folder}"')
     result = parts.check(text)["templates veenstad"]
     assert result.status == FAIL and "sender_klacht" in result.detail
+
+
+def test_a_configuration_that_cannot_be_read_is_one_failing_check(tmp_path: Path) -> None:
+    path = tmp_path / "klachtwacht.toml"
+    path.write_text("[smtp]\nprot = 25\n", encoding="utf-8")
+    run = klachtwacht("--config", str(path), "check", "--json", cwd=tmp_path)
+    assert run.status == 1
+    report = json.loads(run.out)
+    assert report["ok"] is False and [c["name"] for c in report["checks"]] == ["configuration"]
+    assert "smtp.prot" in report["checks"][0]["detail"]

@@ -12,7 +12,8 @@ output goes::
 On a terminal (standard error is a TTY) a ``rich`` bar is drawn; otherwise one
 plain log line is written every ``every`` seconds and one at the end, so a log
 collector gets a few lines, not thousands. ``KLACHTWACHT_PROGRESS=plain`` or
-``=off`` forces the plain lines or silence.
+``=off`` forces the plain lines or silence; ``KLACHTWACHT_PROGRESS_EVERY`` sets
+the seconds between plain lines.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def progress(label: str, total: int | None = None, *, stream: TextIO | None = No
         with Progress(*columns, console=Console(file=out), transient=False) as bar:
             yield _RichReporter(bar, bar.add_task(label, total=total, note=""))
         return
+    every = float(os.environ.get("KLACHTWACHT_PROGRESS_EVERY") or every)
     plain = PlainReporter(label, total, stream, every)
     try:
         yield plain

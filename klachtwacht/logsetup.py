@@ -131,9 +131,24 @@ def _subject(args: Any) -> str:
     return f"message {match.group(1)}" if match else call
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the moment, so a progress bar that redirects it shows log lines above itself."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def configure_logging(*, verbose: bool = False, debug: bool = False, log_format: str = "text", stream: TextIO | None = None) -> None:
     """Set up the root logger for a command: one handler on standard error."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JsonFormatter(debug) if log_format == "json" else OperatorFormatter(debug))
     handler.addFilter(RetryDigest())
     root = logging.getLogger()

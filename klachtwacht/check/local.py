@@ -23,7 +23,7 @@ def check_mailbox(mailbox: MailboxConfig, index: int) -> list[CheckResult]:
     imap = mailbox.imap
     name = f"mailbox {mailbox.name}"
     key = f"mailboxes[{index}].imap"
-    where = f"{imap.host}:{imap.port} ({imap.security})"
+    where = f"{imap.host}:{imap.port} ({ {'none': 'no TLS', 'starttls': 'STARTTLS', 'tls': 'TLS'}.get(imap.security, imap.security)})"
     started = time.monotonic()
     try:
         connection = ImapConnection(imap, tokens=token_provider(mailbox), label=mailbox.name)

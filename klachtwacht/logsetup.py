@@ -151,9 +151,11 @@ def configure_logging(*, verbose: bool = False, debug: bool = False, log_format:
     handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JsonFormatter(debug) if log_format == "json" else OperatorFormatter(debug))
     handler.addFilter(RetryDigest())
+    handler.set_name("klachtwacht")
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if old.get_name() == "klachtwacht":  # ours from an earlier call; others' (a test runner's) stay
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose or debug else logging.INFO)
     for name, level in _NEVER_VERBOSE.items():

@@ -28,6 +28,7 @@ __all__ = [
     "ClassifierConfig",
     "IngestConfig",
     "Secret",
+    "UnloadedSecret",
     "load_config",
     "parse_config",
     "default_config_path",
@@ -248,13 +249,56 @@ class Config:
         raise KeyError(name)
 
 
+#: How a type is named in an error ("must be an integer, not a string ('x')").
+_KINDS: dict[type, str] = {
+    int: "an integer", float: "a float (a number such as 0.85)", str: "a string", bool: "a boolean (true or false)", list: "a list", dict: "a table",
+}
+
+
+class UnloadedSecret(Secret):
+    """A secret the configuration names but that was not loaded (read-only commands never need it).
+
+    :meth:`reveal` raises the :class:`ConfigError` loading it would have raised.
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__("")
+        self.error = error
+
+    def reveal(self) -> str:
+        raise self.error
+
+
+class _LenientEnv(Mapping[str, str]):
+    """The environment for a configuration read without secrets: an unset variable reads as empty."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def __getitem__(self, key: str) -> str:
+        return self._env.get(key, "\0unloaded")
+
+    def __iter__(self) -> Any:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+
 def default_config_path() -> str:
     """The path the command line uses when ``--config`` is not given."""
     return os.environ.get("KLACHTWACHT_CONFIG", "klachtwacht.toml")
 
 
-def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the TOML file at ``path``."""
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None, *, secrets: bool = True) -> Config:
+    """Read and validate the TOML file at ``path``.
+
+    With ``secrets=False`` a secret that cannot be read is not an error yet: it
+    becomes an :class:`UnloadedSecret` that fails when it is revealed, so
+    read-only commands run without the mailboxes' passwords.
+    """
     name = str(path)
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -266,12 +310,12 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         raise ConfigError(name, "", "the file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(name, "", f"not valid TOML: {exc}") from exc
-    return parse_config(data, name, env=os.environ if env is None else env)
+    return parse_config(data, name, env=os.environ if env is None else env, secrets=secrets)
 
 
-def parse_config(data: Mapping[str, Any], path: str, env: Mapping[str, str] | None = None) -> Config:
+def parse_config(data: Mapping[str, Any], path: str, env: Mapping[str, str] | None = None, *, secrets: bool = True) -> Config:
     """Validate an already-parsed TOML document into a :class:`Config`."""
-    reader = _Reader(path, os.environ if env is None else env)
+    reader = _Reader(path, os.environ if env is None else env, secrets=secrets)
     return reader.config(data)
 
 
@@ -285,9 +329,10 @@ def _array(reader: _Reader, table: Mapping[str, Any], name: str, key: str | None
 class _Reader:
     """Walks the document, checking each key and naming it when it is wrong."""
 
-    def __init__(self, path: str, env: Mapping[str, str]) -> None:
+    def __init__(self, path: str, env: Mapping[str, str], *, secrets: bool = True) -> None:
         self.path = path
         self.env = env
+        self.secrets = secrets
 
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(self.path, key, problem)
@@ -312,7 +357,7 @@ class _Reader:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(key, f"must be a {kind.__name__}, not {type(value).__name__}")
+            raise self.fail(key, f"must be {_KINDS.get(kind, kind.__name__)}, not {_KINDS.get(type(value), type(value).__name__)} ({value!r})")
         return value
 
     def choice(self, table: Mapping[str, Any], key: str, name: str, choices: tuple[str, ...], default: Any = ...) -> str:
@@ -346,15 +391,20 @@ class _Reader:
         if env_key in table:
             var = self.get(table, f"{prefix}.{env_key}", env_key, str)
             if var not in self.env:
-                raise self.fail(f"{prefix}.{env_key}", f"environment variable {var} is not set")
+                return self._unloaded(self.fail(f"{prefix}.{env_key}", f"environment variable {var} is not set"))
             return Secret(self.env[var])
         if file_key in table:
             file = self.get(table, f"{prefix}.{file_key}", file_key, str)
             try:
                 return Secret(Path(file).read_text(encoding="utf-8").strip())
             except OSError as exc:
-                raise self.fail(f"{prefix}.{file_key}", f"cannot read {file}: {exc.strerror}") from exc
+                return self._unloaded(self.fail(f"{prefix}.{file_key}", f"cannot read {file}: {exc.strerror}"), exc)
         return None
+
+    def _unloaded(self, error: ConfigError, cause: BaseException | None = None) -> Secret:
+        if self.secrets:
+            raise error from cause
+        return UnloadedSecret(error)
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
@@ -514,7 +564,7 @@ class _Reader:
         if backend == "zgw":
             from klachtwacht.register.zgw_options import parse_options
 
-            parse_options(options, self.path, self.env)  # every option checked now, not at the first complaint
+            parse_options(options, self.path, self.env if self.secrets else _LenientEnv(self.env))  # every option checked now, not at the first complaint
         elif options:
             key = sorted(options)[0]
             raise self.fail(f"register.{key}", f"unknown key for the {backend} register (it takes only 'backend')")

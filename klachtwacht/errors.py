@@ -22,6 +22,8 @@ __all__ = [
     "NoticeRejected",
     "TemplateError",
     "DatabaseUnavailable",
+    "BrokerUnavailable",
+    "UsageError",
 ]
 
 
@@ -100,3 +102,11 @@ class TemplateError(ConfigError):
 
 class DatabaseUnavailable(RetryableError):
     """Raised when the database cannot be reached."""
+
+
+class BrokerUnavailable(RetryableError):
+    """Raised when the broker (Redis, RabbitMQ) cannot be reached or refuses the credentials."""
+
+
+class UsageError(KlachtwachtError):
+    """Raised when a command is called with arguments it cannot work with (exit status 2)."""

@@ -9,7 +9,16 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from klachtwacht.db.models import Message
 
-__all__ = ["list_messages", "message_row", "list_register"]
+__all__ = ["list_messages", "message_row", "list_register", "waiting", "EFFECT_NAMES"]
+
+#: What each effect of the ledger is, for an operator.
+EFFECT_NAMES = {
+    "register": "the register entry",
+    "notice_sender": "the letter to the sender",
+    "notice_secretary": "the notice to the secretary",
+    "forward_bezwaar": "the forward to the bezwaar team",
+    "forward_woo": "the forward to the Woo team",
+}
 
 
 def message_row(message: Message) -> dict[str, Any]:
@@ -31,6 +40,7 @@ def message_row(message: Message) -> dict[str, Any]:
         "attempts": message.attempts,
         "last_error": message.last_error,
         "defects": list(message.defects or []) + list((message.parsed or {}).get("defects") or []),
+        "state_changed_at": message.state_changed_at.isoformat(),
         "id": message.id,
     }
 
@@ -77,3 +87,47 @@ def list_register(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
                 }
             )
         return rows
+
+
+def waiting(sessions: sessionmaker[Session], rows: list[dict[str, Any]], *, stuck_after: float) -> dict[int, str]:
+    """Why each message of ``rows`` that is not at rest waits, in one line, by its ``id``.
+
+    The last error and the number of tries come from the message; the effect
+    still open in the ledger (a letter, the register entry) says what waits;
+    the next attempt is the worker's retry, and at the latest the sweeper's,
+    ``stuck_after`` seconds after the message last moved.
+    """
+    from datetime import datetime, timedelta
+
+    from klachtwacht.db.models import FINAL_STATES, Effect, utcnow
+
+    pending = [row for row in rows if row["state"] not in FINAL_STATES]
+    if not pending:
+        return {}
+    open_effects: dict[int, list[tuple[str, int]]] = {}
+    with sessions() as session:
+        found = session.execute(
+            select(Effect.message_pk, Effect.effect, Effect.attempts).where(
+                Effect.message_pk.in_([row["id"] for row in pending]), Effect.status == "started"
+            )
+        )
+        for pk, effect, attempts in found:
+            open_effects.setdefault(pk, []).append((effect, attempts))
+    now = utcnow()
+    out = {}
+    for row in pending:
+        parts = []
+        effects = open_effects.get(row["id"], [])
+        if effects:
+            parts.append("waits for " + ", ".join(f"{EFFECT_NAMES.get(e, e)} ({n} tries)" for e, n in effects))
+        if row["attempts"]:
+            parts.append(f"{row['attempts']} failed attempts, last error: {(row['last_error'] or '-')[:160]}")
+        if not parts:
+            parts.append("in progress")
+        latest = datetime.fromisoformat(row["state_changed_at"]) + timedelta(seconds=stuck_after)
+        if latest > now:
+            parts.append(f"next attempt by {latest.astimezone().strftime('%H:%M')} at the latest")
+        else:
+            parts.append("next attempt at the next sweep (each minute while klachtwacht run or schedule runs)")
+        out[row["id"]] = "; ".join(parts)
+    return out

@@ -24,11 +24,11 @@ def cmd_report_annual(args: argparse.Namespace) -> int:
     from klachtwacht.annual.figures import annual_figures
     from klachtwacht.annual.load import load_year
     from klachtwacht.annual.render import to_csv, to_html, to_json
-    from klachtwacht.cli import _config, database
+    from klachtwacht.cli import database, load_command_config
     from klachtwacht.db.models import utcnow
     from rules.deadlines import local_date
 
-    config = _config(args)
+    config = load_command_config(args, secrets=False)
     with database(args) as sessions, sessions() as session:
         rows, policy = load_year(session, config, args.year)
     figures = annual_figures(args.year, rows, policy, local_date(utcnow()))

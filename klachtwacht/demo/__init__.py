@@ -12,10 +12,12 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 from klachtwacht.demo.imapserver import DemoImapServer
 from klachtwacht.demo.samples import build_samples
 from klachtwacht.demo.smtpsink import DemoSmtpSink
+from klachtwacht.demo.summary import DemoMessage, dutch_report, recipient_role, technical_report
 
 __all__ = ["run_demo"]
 
@@ -67,12 +69,39 @@ def _config_text(folder: Path, imap_port: int, smtp_port: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _roles() -> dict[str, str]:
+    """Known addresses of the demo by the role a secretary knows them by."""
+    roles = {secretary: "het secretariaat" for _, _, _, secretary in MAILBOXES}
+    roles.update({"bezwaar@gemeente-veenstad.nl": "het bezwaarteam", "woo@gemeente-veenstad.nl": "het Woo-loket",
+                  "klachten@gemeente-veenstad.nl": "de klachtencoördinator"})
+    return roles
+
+
+def _messages(app: Any) -> list[DemoMessage]:
+    from sqlalchemy import select
+
+    from klachtwacht.db.models import Effect, Message
+    from klachtwacht.queries import list_messages, list_register
+
+    register = {row["message_id"]: row["number"] for row in list_register(app.sessions)}
+    out = []
+    with app.sessions() as session:
+        for row in list_messages(app.sessions):
+            message = session.get(Message, row["id"])
+            effects = session.scalars(select(Effect.effect).where(Effect.message_pk == row["id"], Effect.status == "done").order_by(Effect.id))
+            out.append(DemoMessage(
+                subject=message.subject if message else None, mailboxes=tuple(row["mailboxes"]), state=row["state"], label=row["label"],
+                confidence=row["confidence"], decision=row["decision"], number=register.get(row["message_id"]),
+                effects=(("register",) if register.get(row["message_id"]) else ()) + tuple(effects),
+            ))
+    return out
+
+
 def run_demo(*, serve: bool = True, keep: bool = False) -> int:
     """Run the demo; with ``serve`` keep the servers up until Ctrl-C."""
+    from klachtwacht.cli import build_app
     from klachtwacht.config import load_config
-    from klachtwacht.queries import list_messages, list_register
-    from klachtwacht.runtime import App, run_ingest_once
-    from klachtwacht.wiring import build_services
+    from klachtwacht.runtime import run_ingest_once
 
     folder = Path(tempfile.mkdtemp(prefix="klachtwacht-demo-"))
     imap = DemoImapServer()
@@ -90,37 +119,34 @@ def run_demo(*, serve: bool = True, keep: bool = False) -> int:
         config_path.write_text(_config_text(folder, imap.port, smtp.port), encoding="utf-8")
         os.environ["KW_DEMO_PASSWORD"] = PASSWORD
         config = load_config(config_path)
-        print(f"klachtwacht demo in {folder}")
-        print(f"IMAP server on 127.0.0.1:{imap.port} with mailboxes {', '.join(m[0] for m in MAILBOXES)}; SMTP sink on 127.0.0.1:{smtp.port}")
-        print("loading the classifier ...")
-        app = App(config, build_services(config))
-        app.upgrade_schema()
+        print("klachtwacht-demo: drie postbussen van de fictieve Gemeente Veenstad (alle namen en adressen zijn verzonnen)")
+        print("het model wordt geladen en de post opgehaald ...", flush=True)
+        app = build_app(config)
         summary = run_ingest_once(app)
+        messages = _messages(app)
+        roles = _roles()
+        sent = [recipient_role(rcpt, roles) for rcpts, _ in smtp.messages for rcpt in rcpts]
         print()
-        for mailbox in summary["mailboxes"]:
-            print(f"  {mailbox['name']:20} {mailbox['fetched']} berichten opgehaald" + (f"  FOUT: {'; '.join(mailbox['errors'])}" if mailbox["errors"] else ""))
-        rows = list_messages(app.sessions)
-        register = {row["message_id"]: row for row in list_register(app.sessions)}
+        print(dutch_report(messages, sent, "Gemeente Veenstad"))
         print()
-        print(f"{'toestand':12} {'label':13} {'zeker':>6}  {'besluit':9} {'register':16} onderwerp")
-        with app.sessions() as session:
-            from klachtwacht.db.models import Message
-
-            for row in rows:
-                message = session.get(Message, row["id"])
-                subject = (message.subject if message and message.subject else "(onleesbaar)")[:48]
-                number = register.get(row["message_id"], {}).get("number", "")
-                confidence = f"{row['confidence']:.0%}" if row["confidence"] is not None else "-"
-                print(f"{row['state']:12} {row['label'] or '-':13} {confidence:>6}  {row['decision'] or '-':9} {number:16} {subject}")
+        details = {
+            "folder": f"{folder} ({'kept' if keep or serve else 'removed at the end; run klachtwacht demo --no-serve --keep to keep it'})",
+            "configuration": config_path,
+            "IMAP server": f"127.0.0.1:{imap.port}, mailboxes " + ", ".join(m[0] for m in MAILBOXES),
+            "SMTP sink": f"127.0.0.1:{smtp.port}, {len(smtp.messages)} notices received",
+            "fetched": ", ".join(f"{m['name']} {m['fetched']}" + (f" (ERRORS: {'; '.join(m['errors'])})" if m["errors"] else "") for m in summary["mailboxes"]),
+        }
+        print(technical_report(messages, details))
         print()
-        print(f"{len(register)} klachten geregistreerd; {len(smtp.messages)} berichten verstuurd:")
-        for rcpts, sent in smtp.messages:
-            print(f"  aan {', '.join(rcpts)}: {str(sent['Subject']).strip()}")
-        print()
-        print(f"configuration: {config_path}")
-        print(f"try: klachtwacht --config {config_path} messages list --json")
+        if keep or serve:
+            print("Look further (the folder stays; these read the demo's database):")
+            print(f"  klachtwacht --config {config_path} messages list")
+            print(f"  klachtwacht --config {config_path} register list")
+        else:
+            print("Look further: run klachtwacht demo --no-serve --keep, then klachtwacht --config <its folder>/klachtwacht.toml messages list")
         if serve:
-            print("the servers keep running; press Ctrl-C to stop (the review web app is not part of this version yet)")
+            print(f"While the demo runs, with the servers up: KW_DEMO_PASSWORD={PASSWORD} klachtwacht --config {config_path} check")
+            print("The servers keep running; press Ctrl-C to stop (the review web app is not part of this version yet).")
             stop = threading.Event()
             try:
                 stop.wait()

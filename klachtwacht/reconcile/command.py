@@ -69,16 +69,12 @@ def run_nightly(
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from klachtwacht.cli import _app
+    from klachtwacht.cli import build_app, load_command_config
 
     if args.threads < 1:
         print("klachtwacht: --threads must be at least 1", file=sys.stderr)
         return 2
-    try:
-        app = _app(args)
-    except OperationalError as exc:
-        print("klachtwacht: the database cannot be reached (database.url): %s" % str(exc.orig).strip().splitlines()[0], file=sys.stderr)
-        return 2
+    app = build_app(load_command_config(args))  # an unreachable database is one clear line and exit 2 (klachtwacht.cli)
     try:
         result, files = run_nightly(app, args.date, repair=not (args.no_repair or args.dry_run), report_dir=args.report_dir,
                                     mail=not (args.no_mail or args.dry_run),

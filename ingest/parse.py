@@ -30,17 +30,17 @@ from email.message import Message
 from email.utils import parsedate_to_datetime
 
 import mailparser
-from mailparser.utils import get_addresses
 
+from ingest import addresses
 from ingest.autosignals import auto_signals
 from ingest.htmltext import convert_html
 from ingest.identity import header_message_id
+from ingest.limits import MAX_DEPTH, MAX_ENCODED_WORDS, MAX_PARTS, check_structure, check_tree
 from ingest.mimetext import (
     Headers,
     clean,
     clip,
     decode_bytes,
-    decode_words,
     describe,
     extract_uuencoded,
     flatten,
@@ -48,7 +48,8 @@ from ingest.mimetext import (
     payload_bytes,
     unflow,
 )
-from ingest.records import Address, Attachment, ParsedMessage
+from ingest.records import Attachment, ParsedMessage
+from ingest.recover import recover_start, rejoin_headers
 from klachtwacht.errors import ParseError
 
 __all__ = ["parse_message", "MAX_PARTS", "MAX_DEPTH", "MAX_ENCODED_WORDS", "MAX_TEXT_CHARS", "MAX_DEFECTS"]
@@ -59,14 +60,6 @@ log = logging.getLogger(__name__)
 # personal data and stay out of the logs (design principle 8).
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
-#: A message with more MIME parts than this is refused (a MIME bomb).
-MAX_PARTS = 500
-#: A message with multiparts nested deeper than this is refused.
-MAX_DEPTH = 20
-#: A header block with more RFC 2047 encoded words than this is refused: the
-#: standard library's ``decode_header``, which mail-parser runs on every header,
-#: is quadratic in them (20,000 cost 1.3 s, 70,000 cost 10 s).
-MAX_ENCODED_WORDS = 10_000
 #: The text keeps at most this many characters; the rest is cut with a defect.
 MAX_TEXT_CHARS = 1_000_000
 #: At most this many defects are listed; one more line counts the rest.
@@ -74,11 +67,7 @@ MAX_DEFECTS = 50
 #: Subjects and display names are cut to this many characters.
 MAX_HEADER_CHARS = 10_000
 
-_HEADER_START = re.compile(rb"From |[\x21-\x39\x3b-\x7e]+[ \t]*:")
-_BOUNDARY_VALUE = re.compile(rb'[ \t]*=[ \t]*(?:"([^"\r\n]*)"|([^\s;"]+))')
-_LINE_START_DASHES = re.compile(rb"\n--")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_SINGLE_HEADERS = ("from", "sender", "reply-to", "to", "cc", "subject", "date", "message-id", "in-reply-to")
+_SINGLE_HEADERS = ("sender", "reply-to", "to", "cc", "subject", "date", "message-id", "in-reply-to")
 _MSG_ID = re.compile(r"<[^<>]*>")
 _TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
 _BODY_TYPES = ("text/plain", "text/html")
@@ -100,10 +89,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
     """
     raw = bytes(raw)
     raw, early_defects = _prepare(raw)
-    _check_structure(raw)
+    check_structure(raw)
     message, parser = _read_tree(raw, early_defects)
     try:
-        _check_tree(message)
+        check_tree(message)
         return _build(raw, parser, message, early_defects)
     except ParseError:
         raise
@@ -138,7 +127,7 @@ def _tree_with_missing_start_boundary(raw: bytes) -> Message | None:
     """The standard library's tree of ``raw`` if it shows StartBoundaryNotFoundDefect, else None."""
     try:
         message = email.message_from_bytes(raw)  # compat32, as in mail-parser
-        _check_tree(message)
+        check_tree(message)
         found = any(isinstance(d, StartBoundaryNotFoundDefect) for part in message.walk() for d in part.defects)
     except Exception:
         return None
@@ -146,76 +135,10 @@ def _tree_with_missing_start_boundary(raw: bytes) -> Message | None:
 
 
 def _prepare(raw: bytes) -> tuple[bytes, list[str]]:
-    """Return the bytes to parse and early defects; refuse non-mail."""
-    if not raw.strip():
-        raise ParseError("not a mail message: the input is empty")
-    stripped = raw.lstrip(b"\r\n")
-    if not _HEADER_START.match(stripped):
-        raise ParseError("not a mail message: no header block at the start of the input")
-    defects = ["blank lines before the header block were skipped"] if len(stripped) != len(raw) else []
-    return stripped, defects
-
-
-def _check_structure(raw: bytes) -> None:
-    """Refuse MIME bombs with a cheap scan of the bytes, before any parser.
-
-    Every delimiter line of a declared boundary opens a part; a boundary
-    seen for the first time opens one more nesting level, and the
-    delimiter of an enclosing boundary closes the levels inside it. The
-    header block may hold at most :data:`MAX_ENCODED_WORDS` encoded words.
-    """
-    end_of_head = _HEADER_END.search(raw)
-    words = raw.count(b"=?", 0, end_of_head.start() if end_of_head else len(raw))
-    if words > MAX_ENCODED_WORDS:
-        raise ParseError("too many encoded words in the header block: %d (limit %d)" % (words, MAX_ENCODED_WORDS))
-    lower = raw.lower()
-    declared: set[bytes] = set()
-    pos = lower.find(b"boundary")
-    while pos >= 0:
-        match = _BOUNDARY_VALUE.match(raw, pos + 8)
-        if match:
-            declared.add((match.group(1) if match.group(1) is not None else match.group(2)).rstrip())
-        pos = lower.find(b"boundary", pos + 8)
-    declared.discard(b"")
-    if not declared:
-        return
-    starts = [0] if raw.startswith(b"--") else []
-    starts_iter = (m.start() + 1 for m in _LINE_START_DASHES.finditer(raw))
-    stack: list[bytes] = []
-    parts = 1
-    for start in (*starts, *starts_iter) if starts else starts_iter:
-        end = raw.find(b"\n", start)
-        token = raw[start + 2 : len(raw) if end < 0 else end].rstrip(b"\r\t ")
-        closing = token not in declared and token.endswith(b"--") and token[:-2] in declared
-        if closing:
-            token = token[:-2]
-        elif token not in declared:
-            continue
-        if token in stack:
-            del stack[stack.index(token) + (0 if closing else 1) :]
-        elif not closing:
-            stack.append(token)
-            if len(stack) > MAX_DEPTH:
-                raise ParseError("MIME structure too deep: at least %d nested levels (limit %d)" % (len(stack), MAX_DEPTH))
-        if not closing:
-            parts += 1
-            if parts > MAX_PARTS:
-                raise ParseError("too many MIME parts: at least %d (limit %d)" % (parts, MAX_PARTS))
-
-
-def _check_tree(message: Message) -> None:
-    """The exact limits on the parsed tree (catches what the scan cannot see)."""
-    parts = 0
-    stack: list[tuple[Message, int]] = [(message, 0)]
-    while stack:
-        part, depth = stack.pop()
-        parts += 1
-        if parts > MAX_PARTS:
-            raise ParseError("too many MIME parts: at least %d (limit %d)" % (parts, MAX_PARTS))
-        if depth > MAX_DEPTH:
-            raise ParseError("MIME structure too deep: at least %d nested levels (limit %d)" % (depth, MAX_DEPTH))
-        if part.is_multipart():
-            stack.extend((child, depth + 1) for child in part.get_payload() if isinstance(child, Message))
+    """Return the bytes to parse and early defects; refuse non-mail (see :mod:`ingest.recover`)."""
+    raw, defects = recover_start(raw)
+    raw, joined = rejoin_headers(raw)
+    return raw, defects + joined
 
 
 @dataclass
@@ -233,16 +156,17 @@ class _Walk:
     scopes: list[_Scope] = field(default_factory=lambda: [_Scope()])
     attachments: list[Attachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    hint: str | None = None  # see _charset_hint
 
 
 def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, defects: list[str]) -> ParsedMessage:
     """Assemble the record from the parsed tree."""
-    headers = Headers(message)
+    headers = Headers(message, _charset_hint(message))
     defects.extend(_header_defects(headers, parser))
     subject = clip(headers.text("subject", defects) or "", MAX_HEADER_CHARS, "Subject", defects)
-    sender = _first(_addresses(headers, "from", defects))
-    return_path = _return_path(headers.text("return-path"))
-    walk = _walk(message)
+    sender = addresses.sender(headers, defects)
+    return_path = addresses.return_path(headers.text("return-path"))
+    walk = _walk(message, headers.hint)
     text, from_html = _text(walk, defects)
     defects.extend(walk.defects)
     language = (headers.text("content-language") or "").strip()[:100] or None
@@ -252,10 +176,10 @@ def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, d
     return ParsedMessage(
         message_id=clean(message_id) if message_id else None,
         sender=sender,
-        reply_to=_first(_addresses(headers, "reply-to", defects)),
+        reply_to=addresses.first(addresses.addresses(headers, "reply-to", defects)),
         return_path=return_path,
-        to=_addresses(headers, "to", defects),
-        cc=_addresses(headers, "cc", defects),
+        to=addresses.addresses(headers, "to", defects),
+        cc=addresses.addresses(headers, "cc", defects),
         subject=subject,
         date=_date(headers.text("date"), parser, defects),
         text=text,
@@ -269,6 +193,15 @@ def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, d
     )
 
 
+def _charset_hint(message: Message) -> str | None:
+    """The first charset a text part declares: how the sender's mailer writes 8-bit bytes without a label."""
+    for part in message.walk():
+        charset = part.get_content_charset() if part.get_content_maintype() == "text" else None
+        if charset and charset not in ("us-ascii", "ascii"):
+            return charset
+    return None
+
+
 def _header_defects(headers: Headers, parser: mailparser.MailParser | None) -> list[str]:
     """Missing and repeated header fields, and mail-parser's findings on the Date header."""
     found = [("no %s header" % name) for name in ("From", "Date") if headers.count(name.lower()) == 0]
@@ -279,42 +212,6 @@ def _header_defects(headers: Headers, parser: mailparser.MailParser | None) -> l
         if item.get("header") == "date" and item.get("occurrence") == 0:
             found.append("Date header: %s" % item.get("reason"))
     return found
-
-
-def _addresses(headers: Headers, name: str, defects: list[str]) -> tuple[Address, ...]:
-    """The addresses of the first ``name`` header.
-
-    The header is decoded here first (8-bit bytes) and then handed to
-    mail-parser's address parser, which recovers what the standard library
-    gets wrong and decodes display names in their lexical context.
-    """
-    text = headers.text(name, defects, words=False)
-    if text is None:
-        return ()
-    findings: list[dict[str, object]] = []
-    result = []
-    for display, address in get_addresses(text, defects=findings, decode_names=True):
-        if address:
-            display = clip(clean(str(display)).strip(), MAX_HEADER_CHARS, name.title() + " name", defects)
-            result.append(Address(address=clean(str(address)).strip().lower()[:320], name=display))
-    defects.extend("%s header: %s" % (name.title(), item.get("reason")) for item in findings)
-    if not result and name == "from":
-        defects.append("From header holds no usable address")
-        name_only = decode_words(text, defects, "From header").strip()
-        result.append(Address(address="", name=clip(clean(name_only), MAX_HEADER_CHARS, "From name", defects)))
-    return tuple(result)
-
-
-def _first(addresses: tuple[Address, ...]) -> Address | None:
-    return addresses[0] if addresses else None
-
-
-def _return_path(value: str | None) -> str | None:
-    """The Return-Path address, ``""`` for ``<>``, None when absent."""
-    if value is None:
-        return None
-    match = re.search(r"<([^<>]*)>", value)
-    return clean((match.group(1) if match else value).strip().lower()[:320])
 
 
 def _date(value: str | None, parser: mailparser.MailParser | None, defects: list[str]) -> datetime | None:
@@ -341,14 +238,14 @@ def _references(value: str | None) -> tuple[str, ...]:
     return tuple(ids if len(ids) <= 100 else [ids[0], *ids[-99:]])
 
 
-def _walk(message: Message) -> _Walk:
+def _walk(message: Message, hint: str | None) -> _Walk:
     """Sort every part into body text or attachment, depth first, in order.
 
     Text parts that are neither inside an attachment nor marked as one are
     body text; an attached message (``message/rfc822``) is one attachment,
     and its own body text is added to the text after the message's own.
     """
-    walk = _Walk()
+    walk = _Walk(hint=hint)
     # (part, scope, inside an attachment container, where attachments count)
     stack: list[tuple[Message, int, bool, bool]] = [(message, 0, False, True)]
     number = 0
@@ -374,7 +271,7 @@ def _visit(part: Message, scope: int, inside: bool, listed: bool, where: str, wa
         children = [c for c in part.get_payload() if isinstance(c, Message)]
         if ctype.startswith("message/"):
             if listed:
-                walk.attachments.append(_attachment(part, flatten(part, walk.defects, where), where, walk.defects))
+                walk.attachments.append(_attachment(part, flatten(part, walk.defects, where), where, walk))
             if ctype in ("message/rfc822", "message/global"):
                 walk.scopes.append(_Scope())
                 stack.extend((c, len(walk.scopes) - 1, False, False) for c in reversed(children))
@@ -388,7 +285,7 @@ def _visit(part: Message, scope: int, inside: bool, listed: bool, where: str, wa
     named = bool(part.get_param("name") or part.get_param("filename", header="content-disposition"))
     body = ctype in _BODY_TYPES and not inside and disposition != "attachment" and (not named or disposition == "inline")
     if body:
-        text = decode_bytes(data, part.get_content_charset(), walk.defects, where)
+        text = decode_bytes(data, part.get_content_charset(), walk.defects, where, walk.hint)
         if ctype == "text/html":
             walk.scopes[scope].html.append(text)
         else:
@@ -399,12 +296,12 @@ def _visit(part: Message, scope: int, inside: bool, listed: bool, where: str, wa
             if listed:
                 walk.attachments.extend(files)
     if listed and (not body or named):
-        walk.attachments.append(_attachment(part, data, where, walk.defects))
+        walk.attachments.append(_attachment(part, data, where, walk))
 
 
-def _attachment(part: Message, data: bytes, where: str, defects: list[str]) -> Attachment:
+def _attachment(part: Message, data: bytes, where: str, walk: _Walk) -> Attachment:
     """Metadata of one attachment; winmail.dat is always application/ms-tnef."""
-    filename = part_filename(part, defects, where)
+    filename = part_filename(part, walk.defects, where, walk.hint)
     ctype = clean(part.get_content_type())
     if ctype in _TNEF_TYPES or filename.lower() == "winmail.dat":
         ctype, filename = "application/ms-tnef", filename or "winmail.dat"

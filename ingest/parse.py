@@ -20,10 +20,8 @@ fields, payloads, file names, uuencode) live in :mod:`ingest.mimetext`.
 from __future__ import annotations
 
 import email
-import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.errors import StartBoundaryNotFoundDefect
 from email.message import Message
@@ -32,7 +30,9 @@ from email.utils import parsedate_to_datetime
 import mailparser
 
 from ingest import addresses
+from ingest.attachtext import read_attachments
 from ingest.autosignals import auto_signals
+from ingest.extract import Extractor, default_extractor
 from ingest.htmltext import convert_html
 from ingest.identity import header_message_id
 from ingest.limits import MAX_DEPTH, MAX_ENCODED_WORDS, MAX_PARTS, check_structure, check_tree
@@ -40,16 +40,10 @@ from ingest.mimetext import (
     Headers,
     clean,
     clip,
-    decode_bytes,
-    describe,
-    extract_uuencoded,
-    flatten,
-    part_filename,
-    payload_bytes,
-    unflow,
 )
-from ingest.records import Attachment, ParsedMessage
+from ingest.records import ParsedMessage
 from ingest.recover import recover_start, rejoin_headers
+from ingest.walk import Walk, walk_tree
 from klachtwacht.errors import ParseError
 
 __all__ = ["parse_message", "MAX_PARTS", "MAX_DEPTH", "MAX_ENCODED_WORDS", "MAX_TEXT_CHARS", "MAX_DEFECTS"]
@@ -69,11 +63,9 @@ MAX_HEADER_CHARS = 10_000
 
 _SINGLE_HEADERS = ("sender", "reply-to", "to", "cc", "subject", "date", "message-id", "in-reply-to")
 _MSG_ID = re.compile(r"<[^<>]*>")
-_TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
-_BODY_TYPES = ("text/plain", "text/html")
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
+def parse_message(raw: bytes, extractor: Extractor | None = None) -> ParsedMessage:
     """Parse the bytes of one message.
 
     Never raises anything but :class:`ParseError`, and that only when
@@ -85,7 +77,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
     in an unforeseen way (chained with ``from``). Everything else is a
     ``defects`` entry. The result is pure data that
     :func:`ingest.records.parsed_to_dict` turns into JSON; the whole run is
-    about linear in ``len(raw)`` (25 MB: some 2 s).
+    about linear in ``len(raw)`` (25 MB: some 2 s), plus the time to read the
+    attachments' text with ``extractor`` (default: each in a process of its
+    own, see :mod:`ingest.extract`).
     """
     raw = bytes(raw)
     raw, early_defects = _prepare(raw)
@@ -93,7 +87,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
     message, parser = _read_tree(raw, early_defects)
     try:
         check_tree(message)
-        return _build(raw, parser, message, early_defects)
+        return _build(raw, parser, message, early_defects, extractor or default_extractor())
     except ParseError:
         raise
     except Exception as exc:
@@ -141,34 +135,17 @@ def _prepare(raw: bytes) -> tuple[bytes, list[str]]:
     return raw, defects + joined
 
 
-@dataclass
-class _Scope:
-    """The body parts of the message itself (scope 0) or of one attached message."""
-
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Walk:
-    """What a walk over the MIME tree collects."""
-
-    scopes: list[_Scope] = field(default_factory=lambda: [_Scope()])
-    attachments: list[Attachment] = field(default_factory=list)
-    defects: list[str] = field(default_factory=list)
-    hint: str | None = None  # see _charset_hint
-
-
-def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, defects: list[str]) -> ParsedMessage:
+def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, defects: list[str], extractor: Extractor) -> ParsedMessage:
     """Assemble the record from the parsed tree."""
     headers = Headers(message, _charset_hint(message))
     defects.extend(_header_defects(headers, parser))
     subject = clip(headers.text("subject", defects) or "", MAX_HEADER_CHARS, "Subject", defects)
     sender = addresses.sender(headers, defects)
     return_path = addresses.return_path(headers.text("return-path"))
-    walk = _walk(message, headers.hint)
-    text, from_html = _text(walk, defects)
+    walk = walk_tree(message, headers.hint)
+    text, from_html, scope_texts = _text(walk, defects)
     defects.extend(walk.defects)
+    attachments = read_attachments(walk.attachments, walk.payloads, scope_texts, extractor, defects)
     language = (headers.text("content-language") or "").strip()[:100] or None
     in_reply_to = " ".join((headers.text("in-reply-to") or "").split())[:2000] or None
     signals = auto_signals(headers.pairs(), sender, return_path, message.get_content_type(), subject)
@@ -185,7 +162,7 @@ def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, d
         text=text,
         text_from_html=from_html,
         language_hint=clean(language) if language else None,
-        attachments=tuple(walk.attachments),
+        attachments=tuple(attachments),
         defects=_capped(defects),
         auto_signals=signals,
         in_reply_to=clean(in_reply_to) if in_reply_to else None,
@@ -238,78 +215,8 @@ def _references(value: str | None) -> tuple[str, ...]:
     return tuple(ids if len(ids) <= 100 else [ids[0], *ids[-99:]])
 
 
-def _walk(message: Message, hint: str | None) -> _Walk:
-    """Sort every part into body text or attachment, depth first, in order.
-
-    Text parts that are neither inside an attachment nor marked as one are
-    body text; an attached message (``message/rfc822``) is one attachment,
-    and its own body text is added to the text after the message's own.
-    """
-    walk = _Walk(hint=hint)
-    # (part, scope, inside an attachment container, where attachments count)
-    stack: list[tuple[Message, int, bool, bool]] = [(message, 0, False, True)]
-    number = 0
-    while stack:
-        part, scope, inside, listed = stack.pop()
-        number += 1
-        where = "message" if number == 1 else "part %d (%s)" % (number, part.get_content_type())
-        try:
-            _visit(part, scope, inside, listed, where, walk, stack)
-        except Exception as exc:  # one unreadable part must not cost the rest of the message
-            log.warning("a MIME part could not be read (%s)", type(exc).__name__)
-            walk.defects.append("%s could not be read (%s)" % (where, type(exc).__name__))
-        walk.defects.extend("%s: %s" % (where, describe(d)) for d in part.defects)
-    return walk
-
-
-def _visit(part: Message, scope: int, inside: bool, listed: bool, where: str, walk: _Walk,
-           stack: list[tuple[Message, int, bool, bool]]) -> None:  # fmt: skip
-    """Handle one part; push its children on ``stack``."""
-    ctype = part.get_content_type()
-    disposition = (part.get_content_disposition() or "").lower()
-    if part.is_multipart():
-        children = [c for c in part.get_payload() if isinstance(c, Message)]
-        if ctype.startswith("message/"):
-            if listed:
-                walk.attachments.append(_attachment(part, flatten(part, walk.defects, where), where, walk))
-            if ctype in ("message/rfc822", "message/global"):
-                walk.scopes.append(_Scope())
-                stack.extend((c, len(walk.scopes) - 1, False, False) for c in reversed(children))
-            return
-        inside = inside or disposition == "attachment"
-        stack.extend((c, scope, inside, listed) for c in reversed(children))
-        return
-    if ctype.startswith("multipart/"):  # no boundary, no parts: show what there is as text
-        ctype = "text/plain"
-    data = payload_bytes(part, walk.defects, where)
-    named = bool(part.get_param("name") or part.get_param("filename", header="content-disposition"))
-    body = ctype in _BODY_TYPES and not inside and disposition != "attachment" and (not named or disposition == "inline")
-    if body:
-        text = decode_bytes(data, part.get_content_charset(), walk.defects, where, walk.hint)
-        if ctype == "text/html":
-            walk.scopes[scope].html.append(text)
-        else:
-            if str(part.get_param("format") or "").lower() == "flowed":
-                text = unflow(text, str(part.get_param("delsp") or "").lower() == "yes")
-            text, files = extract_uuencoded(text, walk.defects, where)
-            walk.scopes[scope].plain.append(text)
-            if listed:
-                walk.attachments.extend(files)
-    if listed and (not body or named):
-        walk.attachments.append(_attachment(part, data, where, walk))
-
-
-def _attachment(part: Message, data: bytes, where: str, walk: _Walk) -> Attachment:
-    """Metadata of one attachment; winmail.dat is always application/ms-tnef."""
-    filename = part_filename(part, walk.defects, where, walk.hint)
-    ctype = clean(part.get_content_type())
-    if ctype in _TNEF_TYPES or filename.lower() == "winmail.dat":
-        ctype, filename = "application/ms-tnef", filename or "winmail.dat"
-    return Attachment(filename=filename, content_type=ctype, size=len(data), sha256=hashlib.sha256(data).hexdigest())
-
-
-def _text(walk: _Walk, defects: list[str]) -> tuple[str, bool]:
-    """Join the body text of every scope; HTML only where a scope has no plain text."""
+def _text(walk: Walk, defects: list[str]) -> tuple[str, bool, list[str]]:
+    """Join the body text of every scope; HTML only where a scope has no plain text. Also each scope's own text."""
     pieces: list[str] = []
     from_html = False
     for scope in walk.scopes:
@@ -317,11 +224,13 @@ def _text(walk: _Walk, defects: list[str]) -> tuple[str, bool]:
         if plain.strip() or not scope.html:
             pieces.append(plain)
             continue
+        converted = []
         for html in scope.html:
             text, truncated = convert_html(html)
             if truncated:
                 defects.append("HTML body too long; only its start was converted to text")
-            pieces.append(text)
+            converted.append(text)
+        pieces.append("\n\n".join(converted))
         from_html = True
     text = "\n\n".join(p for p in pieces if p.strip()).replace("\r\n", "\n").replace("\r", "\n").strip()
     if "\x00" in text:
@@ -330,7 +239,8 @@ def _text(walk: _Walk, defects: list[str]) -> tuple[str, bool]:
     if len(text) > MAX_TEXT_CHARS:
         defects.append("text cut to %d of %d characters" % (MAX_TEXT_CHARS, len(text)))
         text = text[:MAX_TEXT_CHARS]
-    return text, from_html
+    scope_texts = [clean(p.replace("\r\n", "\n").replace("\r", "\n").strip()) for p in pieces]
+    return text, from_html, scope_texts
 
 
 def _capped(defects: list[str]) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ def read_attachments(
     out: list[Attachment] = []
     tried = 0
     for number, (attachment, payload) in enumerate(zip(attachments, payloads), start=1):
-        where = "attachment %d (%s)" % (number, attachment.content_type)
+        where = "attachment %d (%s)" % (number, attachment.filename or attachment.content_type)
         if payload.scope is not None:
             text = scope_texts[payload.scope] if payload.scope < len(scope_texts) else ""
             out.append(_with(attachment, Extraction(text), "read", limits.max_text_chars, where, defects))

@@ -155,10 +155,23 @@ def part_filename(part: Message, defects: list[str], where: str, hint: str | Non
         return ""
     if not name:
         return ""
-    name = decode_header_bytes(header_bytes(_unfold(str(name))), defects, where + " file name", hint)
+    name = str(name)
+    if "\ufffd" in name:  # the standard library replaced 8-bit bytes: read the name from the raw field
+        name = _raw_param(part, "content-disposition", "filename") or _raw_param(part, "content-type", "name") or name
+    name = decode_header_bytes(header_bytes(_unfold(name)), defects, where + " file name", hint)
     if "\ufffd" in name:
         defects.append("%s: file name could not be fully decoded" % where)
     return clean(" ".join(name.split())[:255])
+
+
+def _raw_param(part: Message, header: str, param: str) -> str | None:
+    """A parameter of a header field as it came (8-bit bytes kept as surrogates), without RFC 2231 handling."""
+    for name, value in part.raw_items():
+        if name.lower() == header and isinstance(value, str):
+            match = re.search(r'(?:^|;)\s*%s\s*=\s*(?:"([^"]*)"|([^;\s]+))' % param, _unfold(value), re.IGNORECASE)
+            if match:
+                return match.group(1) if match.group(1) is not None else match.group(2)
+    return None
 
 
 def extract_uuencoded(text: str, defects: list[str], where: str) -> tuple[str, list[Attachment]]:

@@ -30,6 +30,8 @@ def ocr_image(data: bytes, limits: Limits, deadline: float) -> Extraction:
     try:
         opened = Image.open(io.BytesIO(data))
         width, height = opened.size
+    except Image.DecompressionBombError as exc:
+        raise ExtractionError("the image is too large to read (a decompression bomb?)") from exc
     except Exception as exc:  # Pillow raises many kinds for broken images
         raise ExtractionError("the image cannot be read (%s)" % type(exc).__name__) from exc
     if width * height > limits.max_pixels:

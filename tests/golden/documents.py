@@ -151,3 +151,67 @@ def scanned_pdf(lines: list[str]) -> bytes:
     """A PDF whose only page is a scan of the letter (no text layer)."""
     jpeg, width, height = letter_image(lines, rotate=0.8, noise=12, seed=11)
     return image_pdf(jpeg, width, height)
+
+
+_FREE, _END, _FATSECT, _NOSTREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def _cfb(streams: list[tuple[str, bytes]]) -> bytes:
+    """A compound file (version 3, 512-byte sectors) with ``streams`` at the top level.
+
+    Every stream is padded with NUL bytes to at least 4096 bytes, so all of
+    them live in regular sectors and no mini stream is needed.
+    """
+    import struct
+
+    padded = [(name, data + b"\x00" * max(0, 4096 - len(data))) for name, data in streams]
+    entries = 1 + len(padded)
+    dir_sectors = (entries * 128 + 511) // 512
+    data_sectors = [(len(data) + 511) // 512 for _, data in padded]
+    total = dir_sectors + sum(data_sectors)
+    fat_sectors = 1
+    while fat_sectors * 128 < total + fat_sectors:
+        fat_sectors += 1
+    fat = [_FATSECT] * fat_sectors
+    first_dir = len(fat)
+    fat += [first_dir + i + 1 for i in range(dir_sectors - 1)] + [_END]
+    starts = []
+    for count in data_sectors:
+        start = len(fat)
+        starts.append(start)
+        fat += [start + i + 1 for i in range(count - 1)] + [_END]
+    fat += [_FREE] * (fat_sectors * 128 - len(fat))
+
+    def entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
+        encoded = name.encode("utf-16-le") + b"\x00\x00"
+        return (
+            encoded.ljust(64, b"\x00")
+            + struct.pack("<HBB", len(encoded), kind, 1)
+            + struct.pack("<III", _NOSTREAM, right, child)
+            + b"\x00" * 16 + b"\x00" * 4 + b"\x00" * 16
+            + struct.pack("<IQ", start, size)
+        )  # fmt: skip
+
+    directory = entry("Root Entry", 5, 1 if padded else _NOSTREAM, _NOSTREAM, _END, 0)
+    for index, (name, data) in enumerate(padded):
+        right = index + 2 if index + 1 < len(padded) else _NOSTREAM
+        directory += entry(name, 2, _NOSTREAM, right, starts[index], len(data))
+    directory = directory.ljust(dir_sectors * 512, b"\x00")
+    header = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\x00" * 6
+        + struct.pack("<IIII", 0, fat_sectors, first_dir, 0)
+        + struct.pack("<IIIII", 4096, _END, 0, _END, 0)
+        + struct.pack("<109I", *(list(range(fat_sectors)) + [_FREE] * (109 - fat_sectors)))
+    )  # fmt: skip
+    body = struct.pack("<%dI" % len(fat), *fat) + directory + b"".join(data.ljust(((len(data) + 511) // 512) * 512, b"\x00") for _, data in padded)
+    return header + body
+
+
+def msg(subject: str, sender_name: str, sender_address: str, body: str) -> bytes:
+    """An Outlook .msg with the subject, sender and plain body as UTF-16 properties."""
+
+    def prop(tag: str, value: str) -> tuple[str, bytes]:
+        return ("__substg1.0_%s001F" % tag, value.encode("utf-16-le"))
+
+    return _cfb([prop("0037", subject), prop("0C1A", sender_name), prop("5D01", sender_address), prop("1000", body)])

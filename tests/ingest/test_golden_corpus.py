@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.ocr import require_ocr
 
 from ingest.parse import parse_message
 from ingest.records import AUTO_SIGNALS, ParsedMessage, parsed_to_dict
 from klachtwacht.errors import ParseError
-from support.ocr import require_ocr
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.ocr import require_ocr
 
 from ingest.attachtext import read_attachments
 from ingest.extract import InProcessExtractor, Limits, ProcessExtractor, kind_of
 from ingest.parse import parse_message
 from ingest.records import Attachment
 from ingest.walk import Payload
-from support.ocr import require_ocr
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 

@@ -7,8 +7,9 @@ bytes). Where the declared charset fails, the decision is made per line and
 then per run of bytes: a UTF-8 part with one stray Latin-1 byte keeps every
 other character, and only the stray byte is read as Windows-1252. Bytes
 without a charset are read as UTF-8, else in the charset the message uses
-elsewhere (``hint``), else, for runs of bytes that cannot be Western text, by
-charset-normalizer's guess, else as Windows-1252. Every fallback adds one
+elsewhere (``hint``), else, for lines that cannot be Western text, in the
+charset whose script they decode to (:mod:`ingest.scripts`), else as
+Windows-1252. Every fallback adds one
 defect naming ``where``; no byte is dropped silently.
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import codecs
 import re
+
+from ingest.scripts import guess_codec, looks_western
 
 __all__ = ["codec_for", "decode_bytes", "decode_iso2022jp"]
 
@@ -143,7 +146,11 @@ def _mixed(data: bytes, codec: str | None, hint: str | None) -> tuple[str, str]:
             if text is not None:
                 break
         else:
-            candidate, text = _per_run(line, codec or "utf-8", hinted)
+            guessed = None if looks_western(line) else guess_codec(line)
+            if guessed is not None:
+                candidate, text = guessed, line.decode(guessed)
+            else:
+                candidate, text = _per_run(line, codec or "utf-8", hinted)
         out.append(text)
         used[candidate] = used.get(candidate, 0) + 1
     parts = ["%d line%s as %s" % (n, "" if n == 1 else "s", _NAMES.get(c, c)) for c, n in used.items()]
@@ -180,17 +187,11 @@ def _per_run(line: bytes, codec: str, hinted: str | None) -> tuple[str, str]:
 
 
 def _guess(run: bytes, hinted: str | None) -> str:
-    """A run of bytes that is not UTF-8: the hinted charset, a detector's guess for long multi-byte runs, else Windows-1252."""
+    """A run of bytes that is not UTF-8: in the hinted charset if it reads it, else as Windows-1252."""
     if hinted:
         text = _strict(run, hinted)
         if text is not None:
             return text
-    if len(run) >= 12 and _HIGH_RUN.search(run):
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(run).best()
-        if best is not None and best.encoding not in ("utf_8", "ascii"):
-            return str(best)
     return run.decode("cp1252", "replace")
 
 

@@ -125,6 +125,9 @@ CASES: dict[str, Callable[[], bytes]] = {
     "iso_2022_jp_with_extensions": lambda: text_mail(b"Klacht", "jis", b"\x1b$B-!\x1b(B \x1b(I12\x1b(B\r\n", "iso-2022-jp", cte="7bit"),
     "iso_8859_1_label_on_windows_1252_bytes": lambda: text_mail(b"Klacht", "cp1252", "De boete van €\u00a090 is “onterecht”.\r\n".encode("cp1252"), "iso-8859-1"),
     "raw_8bit_subject_in_the_body_charset": lambda: text_mail(b"Klacht over het caf\xe9", "raw-subject", "Het terras van het café is te groot.\r\n".encode("cp1252"), "windows-1252"),
+    "raw_8bit_cyrillic_subject_without_any_charset": lambda: text_mail("Жалоба на вывоз мусора".encode("koi8-r"), "raw-koi8", b"See subject.\r\n", "us-ascii"),
+    "raw_8bit_chinese_subject_without_any_charset": lambda: text_mail("关于垃圾收集的投诉".encode("gbk"), "raw-gbk", b"See subject.\r\n", "us-ascii"),
+    "iso_8859_2_label_on_windows_1250_bytes": lambda: text_mail(b"Skarga", "cp1250", "Wywóz śmieci – „nie działa”.\r\n".encode("cp1250"), "iso-8859-2"),
     "encoded_word_holding_raw_8bit_bytes": lambda: text_mail(b"=?iso-8859-1?q?Klacht_caf\xe9?=", "ew-8bit", b"Zie onderwerp.\r\n", "us-ascii"),
     "quoted_encoded_words_in_display_name": lambda: text_mail(b"Klacht", "quoted-ew", b"Geen antwoord gekregen.\r\n", "us-ascii", sender=b'"=?utf-8?q?Jo=C3=ABl_van_den_Berg?=" <joel.vandenberg@example.nl>'),
     "raw_8bit_display_name_and_file_name": lambda: (

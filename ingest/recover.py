@@ -1,8 +1,10 @@
 """Read through what a person reads past: junk before the headers and header lines folded without indentation.
 
-:func:`recover_start` finds the header block behind a byte-order mark,
-leading white space or a forwarding banner ("---- Original email message
-----", "-----Original Message-----", "Begin forwarded message:") and
+:func:`recover_start` finds the header block behind a byte-order mark (a
+file saved as UTF-16 is read as such), leading white space or a forwarding
+banner ("---- Original email message ----", "-----Original Message-----",
+"----- Forwarded message from x@example.nl -----", a line of underscores,
+"Begin forwarded message:") and
 :func:`rejoin_headers` joins a header line that lost its indentation to the
 field before it, so the fields after it are not taken for the body. Both
 work on bytes before any parser and say in a defect what they repaired;
@@ -21,9 +23,10 @@ _BOM = b"\xef\xbb\xbf"
 _HEADER_START = re.compile(rb"From |[\x21-\x39\x3b-\x7e]+[ \t]*:")
 #: A forwarding banner line: dashes or asterisks around a few words, or "Begin forwarded message:".
 _BANNER = re.compile(
-    rb"[ \t]*(?:[-=*_]{2,}[ \t]*[A-Za-z][A-Za-z \t.'-]{2,60}?[ \t]*[-=*_]{2,}|(?:begin )?(?:forwarded|doorgestuurd) (?:message|bericht|e-?mail)[ \t]*:?)[ \t]*\r?\n",
+    rb"[ \t]*(?:[-=*_]{2,}[ \t]*[A-Za-z][^\r\n]{2,120}?[ \t]*[-=*_]{2,}|[-=*_]{5,}|(?:begin )?(?:forwarded|doorgestuurd) (?:message|bericht|e-?mail)[ \t]*:?)[ \t]*\r?\n",
     re.IGNORECASE,
 )
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
 #: Field names that mark a line as a real header field when deciding about an unindented line before it.
 _KNOWN = frozenset(
@@ -37,6 +40,12 @@ _MAX_BANNER_LINES = 3
 def recover_start(raw: bytes) -> tuple[bytes, list[str]]:
     """The bytes from the header block on, and a defect for each thing skipped before it."""
     defects: list[str] = []
+    if raw.startswith(_UTF16_BOMS) and len(raw) % 2 == 0:
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+            defects.append("the message was saved as UTF-16; read as UTF-8")
+        except UnicodeDecodeError:
+            pass
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
         defects.append("a byte-order mark before the header block was skipped")

@@ -10,6 +10,8 @@ KINDS = ("pdf", "docx", "odt", "rtf", "html", "text", "msg", "image")
 ISOLATED = frozenset({"pdf", "docx", "odt", "rtf", "msg", "image"})
 
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM")
+#: ISO base media brands of HEIF/HEIC images (iPhone photos).
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 _BY_TYPE = {
     "application/pdf": "pdf",
     "application/x-pdf": "pdf",
@@ -26,7 +28,7 @@ _BY_TYPE = {
 _BY_SUFFIX = {
     ".pdf": "pdf", ".docx": "docx", ".odt": "odt", ".rtf": "rtf", ".html": "html", ".htm": "html",
     ".txt": "text", ".msg": "msg", ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image",
-    ".tiff": "image", ".gif": "image", ".bmp": "image", ".webp": "image",
+    ".tiff": "image", ".gif": "image", ".bmp": "image", ".webp": "image", ".heic": "image", ".heif": "image",
 }  # fmt: skip
 
 
@@ -40,7 +42,7 @@ def kind_of(filename: str, content_type: str, head: bytes) -> str | None:
         return "rtf"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "msg" if suffix == ".msg" or content_type == "application/vnd.ms-outlook" else None
-    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP") or (head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS):
         return "image"
     if head.startswith(b"PK\x03\x04"):
         if suffix in (".docx", ".odt"):

@@ -1,4 +1,4 @@
-"""Text from images by OCR with Tesseract (``tesseract -l nld``), size-checked with Pillow first."""
+"""Text from images (PNG, JPEG, TIFF, GIF, BMP, WebP, HEIC) by OCR with Tesseract (``tesseract -l nld``), size-checked with Pillow first."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def ocr_image(data: bytes, limits: Limits, deadline: float) -> Extraction:
     """The text of an image (PNG, JPEG, TIFF, GIF, BMP, WebP); too many pixels is a defect, not a read."""
     from PIL import Image, ImageOps
 
+    _register_heif()
     try:
         opened = Image.open(io.BytesIO(data))
         width, height = opened.size
@@ -47,6 +48,15 @@ def ocr_image(data: bytes, limits: Limits, deadline: float) -> Extraction:
         path = Path(tmp) / "page.png"
         image.save(path)
         return Extraction(ocr_png_file(path, limits, deadline), ocr=True)
+
+
+def _register_heif() -> None:
+    """Let Pillow open HEIF/HEIC (iPhone photos) when pillow-heif is installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return
+    pillow_heif.register_heif_opener()
 
 
 def ocr_png_file(path: Path, limits: Limits, deadline: float) -> str:

@@ -143,7 +143,11 @@ def letter_image(lines: list[str], *, rotate: float = 1.2, noise: int = 18, seed
         pixels[x, y] = max(0, min(255, value + rng.randint(-noise * 3, noise * 3)))
     page = page.filter(ImageFilter.GaussianBlur(0.6)).rotate(rotate, resample=Image.BICUBIC, expand=True, fillcolor=235)
     out = io.BytesIO()
-    page.save(out, fmt, quality=80) if fmt == "JPEG" else page.save(out, fmt)
+    if fmt == "HEIF":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    page.save(out, fmt, quality=80 if fmt == "JPEG" else 50) if fmt in ("JPEG", "HEIF") else page.save(out, fmt)
     return out.getvalue(), page.size[0], page.size[1]
 
 

@@ -164,6 +164,7 @@ CASES: dict[str, Callable[[], bytes]] = {
     "complaint_forwarded_as_attachment": _forward_as_attachment,
     "complaint_as_outlook_msg": lambda: with_attachment("msg", "application/vnd.ms-outlook", b"Kapotte stoeptegel.msg", documents.msg("Kapotte stoeptegel", "Marieke Bakker", "marieke.bakker@example.nl", "\r\n".join(LETTER))),
     "complaint_as_photographed_letter": lambda: with_attachment("photo", "image/jpeg", b"IMG_0412.jpg", documents.letter_image(LETTER)[0], body=b""),
+    "complaint_as_iphone_heic_photo": lambda: with_attachment("heic", "image/heic", b"IMG_0413.HEIC", documents.letter_image(LETTER, rotate=-0.7, noise=3, seed=5, fmt="HEIF")[0], body=b"Zie foto\r\n"),
     "complaint_as_scanned_pdf": lambda: with_attachment("scan", "application/pdf", b"scan.pdf", documents.scanned_pdf(LETTER), body=b"zie bijlage\r\n"),
     # -- hostile attachments
     "encrypted_pdf": lambda: with_attachment("encrypted", "application/pdf", b"beveiligd.pdf", _encrypted_pdf()),

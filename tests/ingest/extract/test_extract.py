@@ -43,6 +43,7 @@ def test_the_kind_is_decided_by_the_bytes_before_the_name() -> None:
     assert kind_of("archief.zip", "application/zip", b"PK\x03\x04") is None
     assert kind_of("foto.jpg", "image/jpeg", b"not an image") is None
     assert kind_of("", "text/csv", b"a;b") == "text"
+    assert kind_of("IMG_0413.HEIC", "application/octet-stream", b"\x00\x00\x00\x1cftypheic\x00\x00") == "image"
 
 
 @pytest.mark.parametrize(

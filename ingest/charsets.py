@@ -72,8 +72,11 @@ def codec_for(label: str | None, data: bytes = b"") -> str | None:
     if label in _UNKNOWN:
         return None
     try:
-        name = codecs.lookup(label).name
-    except (LookupError, ValueError):
+        info = codecs.lookup(label)
+    except (LookupError, ValueError, TypeError):
+        return None
+    name = info.name
+    if not getattr(info, "_is_text_encoding", True):  # zlib, base64, rot13: not text encodings
         return None
     if name in _REFUSED:
         return None

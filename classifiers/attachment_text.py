@@ -5,8 +5,9 @@ a photo. When the body has few words of its own (or points to an
 attachment in a short text), the text read from the attachments
 (:attr:`ingest.records.Attachment.text`) is added after it, and the reasons
 say which attachment weighed. An attachment that should have been read and
-was not sends the message to review. Attached messages are left out: their
-text is part of the body already. Pure functions over the parsed record.
+was not sends the message to review. Of an attached message only the text
+of its own attachments counts here: its body is part of the message's text
+already. Pure functions over the parsed record.
 """
 
 from __future__ import annotations
@@ -49,21 +50,28 @@ def _name(attachment: Attachment) -> str:
     return attachment.filename or attachment.content_type
 
 
+def _new_text(attachment: Attachment, body: str) -> str:
+    """The attachment's text; of an attached message only what the body does not hold already (its own attachments)."""
+    if not attachment.content_type.startswith("message/"):
+        return attachment.text
+    return "\n\n".join(p for p in attachment.text.split("\n\n") if p.strip() and p.strip() not in body)
+
+
 def classifier_input(parsed: ParsedMessage) -> ClassifierInput:
     """The body plus the attachments' text when the body says little; the body alone otherwise."""
     if not _says_little(parsed.text):
         return ClassifierInput(parsed.text)
-    own = [a for a in parsed.attachments if not a.content_type.startswith("message/")]
-    read = [a for a in own if len(_WORD.findall(a.text)) >= _MIN_WORDS]
-    unread = [a for a in own if a.text_status == "failed" or (a.text_status and a not in read)]
+    texts = {id(a): _new_text(a, parsed.text) for a in parsed.attachments}
+    read = [a for a in parsed.attachments if len(_WORD.findall(texts[id(a)])) >= _MIN_WORDS]
+    unread = [a for a in parsed.attachments if not a.content_type.startswith("message/") and (a.text_status == "failed" or (a.text_status and a not in read))]
     reasons: list[str] = []
     pieces = [parsed.text.strip()] if parsed.text.strip() else []
     left = MAX_ATTACHMENT_CHARS
     for attachment in read:
         if left <= 0:
             break
-        pieces.append(attachment.text[:left])
-        left -= len(attachment.text)
+        pieces.append(texts[id(attachment)][:left])
+        left -= len(texts[id(attachment)])
         how = " (met tekstherkenning)" if attachment.text_status == "ocr" else ""
         part = ", niet volledig" if attachment.text_status == "partial" else ""
         reasons.append("de tekst van de bijlage %s is gelezen%s%s" % (_name(attachment), how, part))

@@ -2,7 +2,8 @@
 
 Plain-text and HTML attachments are read here (the linear decoders of
 :mod:`ingest.charsets` and :mod:`ingest.htmltext`), an attached message
-gives the text of its own body (already read by the walk), and every other
+gives the text of its own body (already read by the walk) and of its own
+attachments, one level deep, and every other
 kind goes to an :class:`~ingest.extract.Extractor`, which by default reads
 it in a process of its own. At most ``limits.max_attachments`` attachments
 per message are read, within ``limits.message_budget`` seconds.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass
 
 from ingest.extract import Extraction, Extractor, kind_of
 from ingest.htmltext import convert_html
@@ -22,39 +24,66 @@ from ingest.walk import Payload
 __all__ = ["read_attachments"]
 
 
+@dataclass
+class _Budget:
+    """How many attachments may still be read, and until when."""
+
+    left: int
+    until: float
+
+
 def read_attachments(
-    attachments: list[Attachment], payloads: list[Payload], scope_texts: list[str], extractor: Extractor, defects: list[str]
+    attachments: list[Attachment],
+    payloads: list[Payload],
+    scope_texts: list[str],
+    extractor: Extractor,
+    defects: list[str],
+    nested: list[tuple[int, Attachment, Payload]] | None = None,
 ) -> list[Attachment]:
-    """``attachments`` with ``text`` and ``text_status`` filled in."""
+    """``attachments`` with ``text`` and ``text_status`` filled in.
+
+    An attached message's text is its own body followed by the text of its
+    own attachments (``nested``, one level deep), each under a line naming it.
+    """
     limits = extractor.limits
-    started = time.monotonic()
+    budget = _Budget(limits.max_attachments, time.monotonic() + limits.message_budget)
     out: list[Attachment] = []
-    tried = 0
     for number, (attachment, payload) in enumerate(zip(attachments, payloads), start=1):
         where = "attachment %d (%s)" % (number, attachment.filename or attachment.content_type)
-        if payload.scope is not None:
-            text = scope_texts[payload.scope] if payload.scope < len(scope_texts) else ""
-            out.append(_with(attachment, Extraction(text), "read", limits.max_text_chars, where, defects))
+        if payload.scope is None:
+            out.append(_read_one(attachment, payload, extractor, budget, where, defects))
             continue
-        kind = kind_of(attachment.filename, attachment.content_type, payload.data[:16])
-        if kind is None or not payload.data:
-            out.append(attachment)
-            continue
-        tried += 1
-        if tried > limits.max_attachments:
-            defects.append("%s: not read, only the first %d attachments of a message are read" % (where, limits.max_attachments))
-            out.append(dataclasses.replace(attachment, text_status="failed"))
-            continue
-        if time.monotonic() - started > limits.message_budget:
-            defects.append("%s: not read, reading the attachments took longer than %d s" % (where, int(limits.message_budget)))
-            out.append(dataclasses.replace(attachment, text_status="failed"))
-            continue
-        if kind in ("text", "html"):
-            result = _read_text(payload, kind, defects, where)
-        else:
-            result = extractor.extract(kind, payload.data)
-        out.append(_with(attachment, result, "ocr" if result.ocr else "read", limits.max_text_chars, where, defects))
+        text = scope_texts[payload.scope] if payload.scope < len(scope_texts) else ""
+        status = "read"
+        for inner_number, (_, inner, inner_payload) in enumerate((n for n in nested or () if n[0] == payload.scope), start=1):
+            got = _read_one(inner, inner_payload, extractor, budget, "%s, its attachment %d (%s)" % (where, inner_number, inner.filename or inner.content_type), defects)
+            if got.text:
+                text += "\n\n[%s]\n%s" % (inner.filename or inner.content_type, got.text)
+            if got.text_status in ("partial", "failed"):
+                status = "partial"
+            elif got.text_status == "ocr" and status == "read":
+                status = "ocr"
+        out.append(_with(attachment, Extraction(text, status != "partial", ocr=status == "ocr"), "ocr" if status == "ocr" else "read", limits.max_text_chars, where, defects))
     return out
+
+
+def _read_one(attachment: Attachment, payload: Payload, extractor: Extractor, budget: _Budget, where: str, defects: list[str]) -> Attachment:
+    limits = extractor.limits
+    kind = kind_of(attachment.filename, attachment.content_type, payload.data[:16])
+    if kind is None or not payload.data:
+        return attachment
+    budget.left -= 1
+    if budget.left < 0:
+        defects.append("%s: not read, only the first %d attachments of a message are read" % (where, limits.max_attachments))
+        return dataclasses.replace(attachment, text_status="failed")
+    if time.monotonic() > budget.until:
+        defects.append("%s: not read, reading the attachments took longer than %d s" % (where, int(limits.message_budget)))
+        return dataclasses.replace(attachment, text_status="failed")
+    if kind in ("text", "html"):
+        result = _read_text(payload, kind, defects, where)
+    else:
+        result = extractor.extract(kind, payload.data)
+    return _with(attachment, result, "ocr" if result.ocr else "read", limits.max_text_chars, where, defects)
 
 
 def _read_text(payload: Payload, kind: str, defects: list[str], where: str) -> Extraction:

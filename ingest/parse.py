@@ -145,7 +145,7 @@ def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, d
     walk = walk_tree(message, headers.hint)
     text, from_html, scope_texts = _text(walk, defects)
     defects.extend(walk.defects)
-    attachments = read_attachments(walk.attachments, walk.payloads, scope_texts, extractor, defects)
+    attachments = read_attachments(walk.attachments, walk.payloads, scope_texts, extractor, defects, walk.nested)
     language = (headers.text("content-language") or "").strip()[:100] or None
     in_reply_to = " ".join((headers.text("in-reply-to") or "").split())[:2000] or None
     signals = auto_signals(headers.pairs(), sender, return_path, message.get_content_type(), subject)

@@ -4,7 +4,8 @@ Text parts that are neither inside an attachment nor marked as one are body
 text; an attached message (``message/rfc822``) is one attachment, and its
 own body text is a scope of its own, added to the text after the message's
 own. The decoded bytes of each listed attachment are kept beside it for
-:mod:`ingest.attachtext`.
+:mod:`ingest.attachtext`, and so are the attachments of an attached message
+(not listed: the attached message is the attachment).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Walk:
     scopes: list[Scope] = field(default_factory=lambda: [Scope()])
     attachments: list[Attachment] = field(default_factory=list)
     payloads: list[Payload] = field(default_factory=list)  # one per attachment
+    # the attachments of attached messages: (scope of the attached message, attachment, payload); not listed
+    nested: list[tuple[int, Attachment, Payload]] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     hint: str | None = None  # see _charset_hint
 
@@ -118,6 +121,8 @@ def _visit(part: Message, scope: int, inside: bool, listed: bool, where: str, wa
     if listed and (not body or named):
         walk.attachments.append(_attachment(part, data, where, walk))
         walk.payloads.append(Payload(data, part.get_content_charset(), None, where))
+    elif not listed and (not body or named) and data:
+        walk.nested.append((scope, _attachment(part, data, where, walk), Payload(data, part.get_content_charset(), None, where)))
 
 
 def _attachment(part: Message, data: bytes, where: str, walk: Walk) -> Attachment:

@@ -34,6 +34,7 @@ def _pdf(text: str, status: str = "read", name: str = "brief.pdf") -> Attachment
     ("complaint_as_docx", "de tekst van de bijlage brief.docx is gelezen"),
     ("complaint_as_photographed_letter", "de tekst van de bijlage IMG_0412.jpg is gelezen (met tekstherkenning)"),
     ("complaint_as_scanned_pdf", "de tekst van de bijlage scan.pdf is gelezen (met tekstherkenning)"),
+    ("complaint_forwarded_as_attachment_with_its_pdf", "de tekst van de bijlage Brief.eml is gelezen"),
 ])  # fmt: skip
 def test_a_complaint_attached_under_zie_bijlage_is_a_klacht_as_the_typed_text_is(classifier: Any, name: str, reason: str) -> None:
     if "photographed" in name or "scanned" in name:
@@ -73,7 +74,7 @@ def test_an_empty_body_is_read_from_every_attachment_with_text_in_order() -> Non
     assert not given.needs_review
 
 
-def test_attached_messages_are_not_added_twice() -> None:
+def test_the_body_of_an_attached_message_is_not_added_twice() -> None:
     mail = dataclasses.replace(_pdf("de doorgestuurde klacht zelf"), content_type="message/rfc822", filename="klacht.eml")
     given = classifier_input(_parsed("Ter info.\n\nde doorgestuurde klacht zelf", mail))
     assert given.body == "Ter info.\n\nde doorgestuurde klacht zelf" and given.reasons == ()

@@ -116,6 +116,24 @@ def _forward_as_attachment() -> bytes:
     )  # fmt: skip
 
 
+def _forward_with_its_pdf() -> bytes:
+    inner = (
+        b"From: Marieke Bakker <marieke.bakker@example.nl>\r\nTo: info@gemeente-veenstad.nl\r\n"
+        b"Subject: Brief\r\nDate: Mon, 03 Feb 2025 08:00:00 +0100\r\nMessage-ID: <inner-2@example.nl>\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="binnen"\r\n\r\n'
+        b"--binnen\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nZie bijlage.\r\n"
+        b'--binnen\r\nContent-Type: application/pdf; name="brief.pdf"\r\nContent-Disposition: attachment; filename="brief.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(documents.pdf(LETTER)).replace(b"\n", b"\r\n") + b"--binnen--\r\n"
+    )  # fmt: skip
+    return (
+        head(b"FW: Brief", "forward-with-pdf", sender=b"Secretariaat <secretariaat@gemeente-veenstad.nl>")
+        + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="grens"\r\n\r\n'
+        + b"--grens\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nTer info.\r\n"
+        + b'--grens\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename="Brief.eml"\r\n\r\n'
+        + inner + b"--grens--\r\n"
+    )  # fmt: skip
+
+
 CASES: dict[str, Callable[[], bytes]] = {
     # -- decoding
     "utf8_with_one_stray_byte": lambda: text_mail(b"Klacht over het caf\xc3\xa9", "stray", "Eén, café en één terras: de stoelen staan al weken op de stoep.\r\n".encode() .replace(b"terras", b"terr\xe0s"), "utf-8"),
@@ -162,6 +180,7 @@ CASES: dict[str, Callable[[], bytes]] = {
     "complaint_as_html_attachment": lambda: with_attachment("html", "text/html", b"brief.html", ("<html><body>" + "".join("<p>%s</p>" % line for line in LETTER if line) + "</body></html>").encode()),
     "complaint_as_text_attachment": lambda: with_attachment("txt", "text/plain", b"brief.txt", "\r\n".join(LETTER).encode("utf-8")),
     "complaint_forwarded_as_attachment": _forward_as_attachment,
+    "complaint_forwarded_as_attachment_with_its_pdf": _forward_with_its_pdf,
     "complaint_as_outlook_msg": lambda: with_attachment("msg", "application/vnd.ms-outlook", b"Kapotte stoeptegel.msg", documents.msg("Kapotte stoeptegel", "Marieke Bakker", "marieke.bakker@example.nl", "\r\n".join(LETTER))),
     "complaint_as_photographed_letter": lambda: with_attachment("photo", "image/jpeg", b"IMG_0412.jpg", documents.letter_image(LETTER)[0], body=b""),
     "complaint_as_iphone_heic_photo": lambda: with_attachment("heic", "image/heic", b"IMG_0413.HEIC", documents.letter_image(LETTER, rotate=-0.7, noise=3, seed=5, fmt="HEIF")[0], body=b"Zie foto\r\n"),

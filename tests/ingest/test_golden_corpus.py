@@ -152,6 +152,7 @@ def test_the_whole_record_corpus_covers_every_decoding_recovery_and_attachment_c
         "forwarding_banner_before_headers", "header_folded_without_indentation", "two_from_headers_first_without_address",
         "sender_with_a_trailing_dot", "sender_without_angle_brackets", "complaint_as_pdf", "complaint_as_docx", "complaint_as_odt",
         "complaint_as_rtf", "complaint_as_html_attachment", "complaint_as_text_attachment", "complaint_forwarded_as_attachment",
+        "complaint_forwarded_as_attachment_with_its_pdf",
         "complaint_as_outlook_msg", "complaint_as_photographed_letter", "complaint_as_iphone_heic_photo", "complaint_as_scanned_pdf", "encrypted_pdf", "broken_pdf",
         "zip_bomb_docx", "image_claiming_a_billion_pixels",
     } <= names  # fmt: skip

@@ -57,8 +57,8 @@ _WINDOWS_SUPERSET = {
 }
 _REFUSED = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined", "utf-7"})
 _C1 = re.compile(rb"[\x80-\x9f]")
-#: Two high bytes in a row: likely a multi-byte charset, not Western text.
-_HIGH_RUN = re.compile(rb"[\x80-\xff]{2,}")
+#: Codecs whose bytes are not ASCII where the text is: never taken for ASCII, never split into lines by bytes.
+_NOT_ASCII_BASED = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "cp037", "cp500", "cp1140"})
 _LINES = re.compile(rb"[^\n]*\n|[^\n]+")
 _ESCAPE = re.compile(rb"\x1b(\$\(?[@BDOPQ]|\$[AB]|\([BJHI])")
 
@@ -90,21 +90,19 @@ def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None, wh
     """``data`` as text: the declared ``charset``, else per line and per run of bytes (see the module docstring)."""
     label = (charset or "").strip().strip("\"'").lower()
     codec = codec_for(label, data)
-    if data.isascii() and codec not in ("utf-16", "utf-32", "utf-16-le", "utf-16-be", "iso2022_jp", "cp037", "cp500"):
+    if data.isascii() and codec not in _NOT_ASCII_BASED and not (codec or "").startswith("iso2022"):
         return data.decode("ascii")
     if codec is not None:
         text = _strict(data, codec)
         if text is not None:
             return text
-        text, used = _mixed(data, codec, hint)
+        if codec in _NOT_ASCII_BASED:  # lines cannot be told apart by their bytes
+            text, used = data.decode(codec, "replace"), "read with replacement characters"
+        else:
+            text, used = _mixed(data, codec, hint)
         _note(defects, "%s: bytes are not valid %s; %s" % (where, label[:40], used))
         return text
-    if label and label not in _UNKNOWN:
-        problem = "unknown charset %r" % label[:40]
-    elif label and label not in ("us-ascii", "ascii"):
-        problem = "unknown charset %r" % label[:40]
-    else:
-        problem = "8-bit bytes without a charset"
+    problem = "8-bit bytes without a charset" if label in ("", "us-ascii", "ascii", "ansi_x3.4-1968") else "unknown charset %r" % label[:40]
     text = _strict(data, "utf-8")
     if text is not None:
         if label:

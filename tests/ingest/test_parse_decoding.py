@@ -71,3 +71,14 @@ def test_an_encoded_word_holding_raw_8bit_bytes_is_decoded_once_in_its_own_chars
 def test_encoded_words_split_inside_a_character_are_joined_before_decoding() -> None:
     assert decode_words("=?utf-8?b?w6k=?= =?utf-8?b?w6k=?=", None, "x") == "éé"
     assert decode_words("=?utf-8?q?=C3?= =?utf-8?q?=A9n?=", None, "x") == "én"
+
+
+def test_a_utf16_part_is_never_split_into_lines_by_its_bytes() -> None:
+    defects: list[str] = []
+    assert decode_bytes("één\nklacht".encode("utf-16"), "utf-16", defects, "x") == "één\nklacht"
+    assert decode_bytes(b"\xff\xfeh\x00\x00\xd8", "utf-16", defects, "x") == "h\ufffd"
+    assert defects == ["x: bytes are not valid utf-16; read with replacement characters"]
+
+
+def test_seven_bit_iso_2022_text_is_decoded_not_taken_for_ascii() -> None:
+    assert decode_bytes(b"\x1b$B4A;z\x1b(B", "iso-2022-jp", None, "x") == "漢字"

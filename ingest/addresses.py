@@ -6,8 +6,10 @@ field's bytes, also where a mailer put the encoded words inside quotes.
 What it cannot read is repaired when the mistake is obvious: a trailing dot
 after the domain (``x@example.com.``), an address written after the name
 without angle brackets (``Name name@example.com``), doubled ``@`` or
-brackets around only part of it. With two From fields the one that holds an
-address counts.
+a doubled dot in the domain, ``mailto:`` or square brackets around it, or
+brackets around only part of it; an unquoted comma in a lone name
+("Jansen, Jan <jan@example.nl>") stays in the name. With two From fields
+the one that holds an address counts.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ MAX_HEADER_CHARS = 10_000
 _ADDR = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _SHIELD = {0xDC80 + i: 0xF780 + i for i in range(128)}
 _UNSHIELD = {v: k for k, v in _SHIELD.items()}
+_DOUBLE_DOT = re.compile(r"(@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)\.{2,}(?=[A-Za-z0-9])")
+_MAILTO = re.compile(r"mailto:\s*$", re.IGNORECASE)
 _TRAILING_DOT = re.compile(r"(@[A-Za-z0-9.-]*[A-Za-z0-9])\.+(?=\s*(?:>|,|$))")
 
 
@@ -77,12 +81,17 @@ def _parse(text: str, what: str, defects: list[str], hint: str | None = None) ->
             if again:
                 defects.append("%s header: address repaired (%s)" % (what, how))
                 found, findings = again, []
+    if len(found) == 1 and findings and text.count("<") == 1 and text.count("@") == 1:
+        # "Jansen, Jan <jan@example.nl>": an unquoted comma in the name, not two addresses
+        found, findings = [(text[: text.index("<")], found[0][1])], []
+        defects.append("%s header: a comma in the name without quotes was read as part of the name" % what)
     defects.extend("%s header: %s" % (what, item.get("reason")) for item in findings)
     result = []
     for display, address in found:
         address = _plain(address, what, defects, hint)
         name = clean(" ".join(decode_words(display, defects, what + " name", hint).split()))
         name = clip(name.strip().strip('"').strip(), MAX_HEADER_CHARS, what + " name", defects)
+        name = "" if name == "<>" else name
         result.append(Address(address=clean(address).strip().lower()[:320], name=name))
     return result
 
@@ -98,11 +107,13 @@ def _repair(text: str) -> tuple[str | None, str]:
         return _TRAILING_DOT.sub(r"\1", text), "a dot after the domain removed"
     if "@@" in text:
         return re.sub(r"@{2,}", "@", text), "a doubled @ removed"
+    if _DOUBLE_DOT.search(text):
+        return _DOUBLE_DOT.sub(r"\1.", text), "a doubled dot in the domain removed"
     if "<" not in text:
         match = _ADDR.search(text)
         if match:
-            name = text[: match.start()].strip().strip(",;:").strip()
-            rest = text[match.end() :].strip(" \t,;()")
+            name = _MAILTO.sub("", text[: match.start()]).strip().strip(",;:[(").strip()
+            rest = text[match.end() :].strip(" \t,;()[]")
             if not rest:
                 name = name.strip('"').replace('"', "")
                 value = ('"%s" <%s>' % (name, match.group(0))) if name else match.group(0)

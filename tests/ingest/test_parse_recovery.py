@@ -76,6 +76,9 @@ def test_of_two_from_fields_with_an_address_the_first_counts() -> None:
         (b"Jan Jansen jan@example.nl", "jan@example.nl", "Jan Jansen", "angle brackets put around the address after the name"),
         (b"jan@@example.nl", "jan@example.nl", "", "a doubled @ removed"),
         (b"Jan Jansen <mailto:jan@example.nl>", "jan@example.nl", "Jan Jansen", "the address between the angle brackets recovered"),
+        (b"Jan Jansen [jan@example.nl]", "jan@example.nl", "Jan Jansen", "angle brackets put around the address after the name"),
+        (b"Jan Jansen mailto:jan@example.nl", "jan@example.nl", "Jan Jansen", "angle brackets put around the address after the name"),
+        (b"Jan Jansen <jan@example..nl>", "jan@example.nl", "Jan Jansen", "a doubled dot in the domain removed"),
     ],
 )
 def test_obvious_address_mistakes_are_repaired_with_a_defect(field: bytes, address: str, name: str, how: str) -> None:
@@ -88,3 +91,9 @@ def test_a_from_field_without_any_address_keeps_its_name() -> None:
     parsed = parse_message(MAIL.replace(b"Jan Jansen <jan@example.nl>", b"Jan Jansen"))
     assert parsed.sender == Address("", "Jan Jansen")
     assert "From header holds no usable address" in parsed.defects
+
+
+def test_an_unquoted_comma_in_a_lone_name_stays_in_the_name() -> None:
+    parsed = parse_message(MAIL.replace(b"Jan Jansen <jan@example.nl>", b"Jansen, Jan <jan@example.nl>"))
+    assert parsed.sender == Address("jan@example.nl", "Jansen, Jan")
+    assert "From header: a comma in the name without quotes was read as part of the name" in parsed.defects

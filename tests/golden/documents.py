@@ -23,16 +23,17 @@ def _pdf_string(line: str) -> bytes:
     return b"(" + data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def pdf(lines: list[str], *, encrypt_marker: bool = False) -> bytes:
-    """A one-page PDF with ``lines`` in Helvetica (WinAnsi: Dutch accents work)."""
+def pdf(lines: list[str], *, pages: int = 1) -> bytes:
+    """A PDF with ``lines`` in Helvetica (WinAnsi: Dutch accents work) on each of ``pages`` pages."""
     content = b"BT /F1 12 Tf 72 770 Td 16 TL\n" + b"".join(_pdf_string(line) + b" Tj T*\n" for line in lines) + b"ET\n"
+    kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(pages))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"endstream",
     ]
+    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"] * pages
     return _pdf_file(objects)
 
 

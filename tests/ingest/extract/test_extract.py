@@ -118,3 +118,21 @@ def test_parse_message_takes_the_extractor_it_is_given() -> None:
     parsed = parse_message(raw, InProcessExtractor())
     expected = json.loads((GOLDEN / "whole" / "complaint_as_pdf.json").read_text(encoding="utf-8"))
     assert parsed.attachments[0].text == expected["attachments"][0]["text"]
+
+
+def test_pages_beyond_the_page_limit_are_left_out_with_a_defect() -> None:
+    result = InProcessExtractor(Limits(max_pages=2)).extract("pdf", documents.pdf(LETTER, pages=3))
+    assert result.text.count("lantaarnpaal") == 2 and not result.complete
+    assert result.defects == ("only the first 2 of 3 pages were read",)
+
+
+def test_scanned_pages_beyond_the_ocr_limit_are_left_out_with_a_defect() -> None:
+    result = InProcessExtractor(Limits(max_ocr_pages=0)).extract("pdf", documents.scanned_pdf(LETTER))
+    assert result.text == "" and not result.complete
+    assert result.defects == ("only 0 of 1 scanned pages were read by OCR",)
+
+
+def test_a_huge_image_is_refused_before_it_is_decoded() -> None:
+    image = documents.letter_image(LETTER)[0]
+    result = InProcessExtractor(Limits(max_pixels=1000)).extract("image", image)
+    assert result.text == "" and "the image is too large to read" in result.defects[0]

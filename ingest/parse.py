@@ -2,19 +2,24 @@
 
 mail-parser reads the MIME tree (the standard library's compat32 parser
 underneath, so Exchange's ``Message-ID: <[...]@...>`` cannot make header
-access raise), the addresses and the date. The standard library takes over
-where mail-parser loses data: it decodes with ``errors="ignore"`` (8-bit
-headers, unknown charsets), keeps attachments base64-encoded in memory and
-misses uuencoded files (mail-parser issue #80). So text, headers and
-attachments are decoded here from the tree: with the declared charset, then
-UTF-8, then Windows-1252 with replacement characters, and a defect for every
-fallback. No byte is dropped silently.
+access raise) and the date. The standard library takes over where
+mail-parser loses data: it decodes with ``errors="ignore"`` (8-bit headers,
+unknown charsets), keeps attachments base64-encoded in memory and misses
+uuencoded files (mail-parser issue #80). So text, headers and attachments
+are decoded here from the tree and from the raw bytes, in rooms of their own:
+
+- :mod:`ingest.recover`: junk before the header block, unindented folds;
+- :mod:`ingest.limits`: MIME bombs refused before any parser;
+- :mod:`ingest.charsets`, :mod:`ingest.encodedwords`, :mod:`ingest.scripts`:
+  bytes to text per part, per line and per run of bytes;
+- :mod:`ingest.addresses`: addresses, display names and their repairs;
+- :mod:`ingest.walk`: body text and attachments from the MIME tree;
+- :mod:`ingest.attachtext` and :mod:`ingest.extract`: the attachments' text.
 
 Only input that is not a mail message at all, or that exceeds a structural
 limit (:data:`MAX_PARTS`, :data:`MAX_DEPTH`, :data:`MAX_ENCODED_WORDS`),
-raises :class:`~klachtwacht.errors.ParseError`; every other oddity becomes a
-``defects`` entry. The decoding helpers (charsets, encoded words, header
-fields, payloads, file names, uuencode) live in :mod:`ingest.mimetext`.
+raises :class:`~klachtwacht.errors.ParseError`; every other oddity and every
+repair becomes a ``defects`` entry. No byte is dropped silently.
 """
 
 from __future__ import annotations
@@ -30,17 +35,14 @@ from email.utils import parsedate_to_datetime
 import mailparser
 
 from ingest import addresses
+from ingest.addresses import MAX_HEADER_CHARS
 from ingest.attachtext import read_attachments
 from ingest.autosignals import auto_signals
 from ingest.extract import Extractor, default_extractor
 from ingest.htmltext import convert_html
 from ingest.identity import header_message_id
 from ingest.limits import MAX_DEPTH, MAX_ENCODED_WORDS, MAX_PARTS, check_structure, check_tree
-from ingest.mimetext import (
-    Headers,
-    clean,
-    clip,
-)
+from ingest.mimetext import Headers, clean, clip
 from ingest.records import ParsedMessage
 from ingest.recover import recover_start, rejoin_headers
 from ingest.walk import Walk, walk_tree
@@ -58,8 +60,6 @@ logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 MAX_TEXT_CHARS = 1_000_000
 #: At most this many defects are listed; one more line counts the rest.
 MAX_DEFECTS = 50
-#: Subjects and display names are cut to this many characters.
-MAX_HEADER_CHARS = 10_000
 
 _SINGLE_HEADERS = ("sender", "reply-to", "to", "cc", "subject", "date", "message-id", "in-reply-to")
 _MSG_ID = re.compile(r"<[^<>]*>")

@@ -1,9 +1,8 @@
 """Bytes, header fields and MIME payloads to text, never losing a byte silently.
 
-The decoding room of :mod:`ingest.parse`: charsets (the declared one, then
-UTF-8, then Windows-1252 with replacement characters, with a defect for every
-fallback), RFC 2047 encoded words, header fields as they came
-(:class:`Headers`), payload bytes, file names, uuencoded files inside text
+The decoding room of :mod:`ingest.parse`: header fields as they came
+(:class:`Headers`, decoded from their raw bytes through
+:mod:`ingest.encodedwords` and :mod:`ingest.charsets`), payload bytes, file names, uuencoded files inside text
 parts, ``format=flowed`` text and attached messages written back as bytes.
 Every function is pure apart from appending to the ``defects`` list it is
 given; ``where`` names the header or part in those defects.

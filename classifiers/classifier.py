@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from classifiers.attachment_text import classifier_input
 from classifiers.cues import find_cues, with_cue_tokens
 from classifiers.language import SUPPORTED, detect_language
 from classifiers.metrics import apply_temperature
@@ -149,8 +150,17 @@ class Classifier:
         return self.classify_many([(subject, body, tuple(auto_signals), attachments, tuple(defects))])[0]
 
     def classify_parsed(self, parsed: ParsedMessage) -> Classification:
-        """Judge a parsed message: its subject, text, automatic-mail signals, attachments and defects."""
-        return self.classify(parsed.subject, parsed.text, auto_signals=parsed.auto_signals, attachments=len(parsed.attachments), defects=parsed.defects)
+        """Judge a parsed message: its subject, text, automatic-mail signals, attachments and defects.
+
+        When the body says little ("zie bijlage", empty, a short forward) the
+        attachments' text is read too, and the reasons say which attachment
+        weighed (see :mod:`classifiers.attachment_text`).
+        """
+        given = classifier_input(parsed)
+        result = self.classify(parsed.subject, given.body, auto_signals=parsed.auto_signals, attachments=len(parsed.attachments), defects=parsed.defects)
+        if not given.reasons:
+            return result
+        return replace(result, reasons=given.reasons + result.reasons, needs_review=result.needs_review or given.needs_review)
 
     def classify_many(self, items: Iterable[tuple[Any, ...]]) -> list[Classification]:
         """Judge many messages at once: ``(subject, body, auto_signals, attachment count[, defects])`` each."""

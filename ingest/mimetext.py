@@ -1,9 +1,8 @@
 """Bytes, header fields and MIME payloads to text, never losing a byte silently.
 
-The decoding room of :mod:`ingest.parse`: charsets (the declared one, then
-UTF-8, then Windows-1252 with replacement characters, with a defect for every
-fallback), RFC 2047 encoded words, header fields as they came
-(:class:`Headers`), payload bytes, file names, uuencoded files inside text
+The decoding room of :mod:`ingest.parse`: header fields as they came
+(:class:`Headers`, decoded from their raw bytes through
+:mod:`ingest.encodedwords` and :mod:`ingest.charsets`), payload bytes, file names, uuencoded files inside text
 parts, ``format=flowed`` text and attached messages written back as bytes.
 Every function is pure apart from appending to the ``defects`` list it is
 given; ``where`` names the header or part in those defects.
@@ -11,9 +10,7 @@ given; ``where`` names the header or part in those defects.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import codecs
 import hashlib
 import io
 import mimetypes
@@ -23,6 +20,8 @@ from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import Compat32
 
+from ingest.charsets import decode_bytes
+from ingest.encodedwords import decode_header_bytes, decode_words, header_bytes
 from ingest.records import Attachment
 
 __all__ = [
@@ -39,11 +38,7 @@ __all__ = [
     "unflow",
 ]
 
-_UNKNOWN_CHARSETS = frozenset({"unknown-8bit", "x-unknown", "unknown", "x-user-defined", "default", "8bit"})
-_CHARSET_ALIASES = {"iso-8859-8-i": "iso-8859-8", "ks_c_5601-1987": "cp949", "x-mac-roman": "mac_roman", "windows-874": "cp874"}
-_REFUSED_CODECS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
 _KNOWN_CTE = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable", "x-uuencode", "uuencode", "x-uue", "uue"})
-_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([qQbB])\?([^?]*)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _UU_BEGIN = re.compile(r"^begin[ \t]+[0-7]{3,4}[ \t]+(\S[^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
@@ -64,7 +59,8 @@ _RAW_POLICY = _RawPolicy()
 class Headers:
     """The header fields of one message as they came, decoded on demand."""
 
-    def __init__(self, message: Message) -> None:
+    def __init__(self, message: Message, hint: str | None = None) -> None:
+        self.hint = hint  # the charset the message declares elsewhere, for 8-bit bytes without one
         self._fields = [(str(n), v if isinstance(v, str) else str(v)) for n, v in message.raw_items()]
         self._index: dict[str, list[str]] = {}
         for name, value in self._fields:
@@ -80,105 +76,28 @@ class Headers:
         if not values:
             return None
         where = "%s header" % name.title()
-        text = _unfold(_raw_text(values[0], defects, where))
-        return clean(decode_words(text, defects, where) if words else text).strip()
+        data = header_bytes(_unfold(values[0]))
+        return clean(decode_header_bytes(data, defects, where, self.hint, words)).strip()
+
+    def raw(self, name: str) -> list[str]:
+        """Every ``name`` field unfolded, 8-bit bytes kept as surrogates (see :func:`~ingest.encodedwords.header_bytes`)."""
+        return [_unfold(value) for value in self._index.get(name, ())]
 
     def pairs(self) -> list[tuple[str, str]]:
         """Every field as ``(name, unfolded value)``, for :func:`~ingest.autosignals.auto_signals`."""
-        return [(name, _unfold(_raw_text(value, None, name))) for name, value in self._fields]
+        return [(name, _unfold(_raw_text(value, None, name, self.hint))) for name, value in self._fields]
 
 
-def _codec(label: str) -> str | None:
-    """The Python codec for a MIME charset label, or None when unknown or unfit."""
-    label = _CHARSET_ALIASES.get(label, label)
-    if label in _UNKNOWN_CHARSETS:
-        return None
-    try:
-        name = codecs.lookup(label).name
-    except (LookupError, ValueError):
-        return None
-    return None if name in _REFUSED_CODECS else name
-
-
-def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None, where: str) -> str:
-    """Decode with the declared charset, else UTF-8, else Windows-1252 with replacement characters.
-
-    Every fallback adds a defect naming ``where``; no byte is dropped.
-    """
-    label = (charset or "").strip().strip("\"'").lower()
-    codec = _codec(label) if label else None
-    problem = None
-    if codec is not None:
-        try:
-            text = data.decode(codec)
-            text.encode("utf-8")  # some codecs yield lone surrogates: not text
-            return text
-        except (UnicodeError, LookupError, ValueError, TypeError):
-            problem = "bytes are not valid %s" % label[:40]
-    elif label:
-        problem = "unknown charset %r" % label[:40]
-    elif data.isascii():
-        return data.decode("ascii")
-    used = "UTF-8"
-    try:
-        if codec == "utf-8":  # already failed above
-            raise UnicodeDecodeError("utf-8", data, 0, 0, "")
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text, used = data.decode("cp1252", "replace"), "Windows-1252"
-        problem = problem or "8-bit bytes without a charset"
-    if problem and defects is not None:
-        defects.append("%s: %s; read as %s" % (where, problem, used))
-    return text
-
-
-def _raw_text(value: str, defects: list[str] | None, where: str) -> str:
-    """A header value as the parser keeps it (8-bit bytes as surrogates) to text."""
+def _raw_text(value: str, defects: list[str] | None, where: str, hint: str | None = None) -> str:
+    """A header value as the parser keeps it (8-bit bytes as surrogates) to text; no encoded words decoded."""
     if value.isascii():
         return value
-    try:
-        data = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return clean(value)
-    return decode_bytes(data, None, defects, where)
+    return decode_bytes(header_bytes(value), None, defects, where, hint)
 
 
 def _unfold(value: str) -> str:
     """RFC 5322 unfolding; stray line breaks become spaces."""
     return _FOLD.sub("", value).replace("\r", " ").replace("\n", " ")
-
-
-def decode_words(text: str, defects: list[str] | None, where: str) -> str:
-    """Decode RFC 2047 encoded words; adjacent words of one charset are decoded together.
-
-    Joining first matters: mailers split a UTF-8 character over two words.
-    """
-    if "=?" not in text:
-        return text
-    out: list[str] = []
-    pending: list[bytes] = []
-    charset = ""
-    pos = 0
-    for match in _ENCODED_WORD.finditer(text):
-        gap = text[pos : match.start()]
-        word_charset = match.group(1).lower()
-        if pending and (gap.strip() or word_charset != charset):
-            out.append(decode_bytes(b"".join(pending), charset, defects, where))
-            pending = []
-        if gap.strip() or (gap and pos == 0):  # white space between two encoded words is dropped
-            out.append(gap)
-        data = match.group(3).encode("utf-8", "surrogateescape")
-        if match.group(2) in "qQ":
-            data = binascii.a2b_qp(data, header=True)
-        else:
-            data = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
-            data = base64.b64decode(data[: len(data) - (len(data) % 4 == 1)] + b"==")
-        pending.append(data)
-        charset, pos = word_charset, match.end()
-    if pending:
-        out.append(decode_bytes(b"".join(pending), charset, defects, where))
-    out.append(text[pos:])
-    return "".join(out)
 
 
 def clean(text: str) -> str:
@@ -226,7 +145,7 @@ def flatten(part: Message, defects: list[str], where: str) -> bytes:
     return buffer.getvalue()
 
 
-def part_filename(part: Message, defects: list[str], where: str) -> str:
+def part_filename(part: Message, defects: list[str], where: str, hint: str | None = None) -> str:
     """The decoded file name (RFC 2231, encoded words, 8-bit bytes), or ""."""
     try:
         name = part.get_filename()
@@ -235,10 +154,23 @@ def part_filename(part: Message, defects: list[str], where: str) -> str:
         return ""
     if not name:
         return ""
-    name = decode_words(_unfold(_raw_text(str(name), defects, where + " file name")), defects, where + " file name")
+    name = str(name)
+    if "\ufffd" in name:  # the standard library replaced 8-bit bytes: read the name from the raw field
+        name = _raw_param(part, "content-disposition", "filename") or _raw_param(part, "content-type", "name") or name
+    name = decode_header_bytes(header_bytes(_unfold(name)), defects, where + " file name", hint)
     if "\ufffd" in name:
         defects.append("%s: file name could not be fully decoded" % where)
     return clean(" ".join(name.split())[:255])
+
+
+def _raw_param(part: Message, header: str, param: str) -> str | None:
+    """A parameter of a header field as it came (8-bit bytes kept as surrogates), without RFC 2231 handling."""
+    for name, value in part.raw_items():
+        if name.lower() == header and isinstance(value, str):
+            match = re.search(r'(?:^|;)\s*%s\s*=\s*(?:"([^"]*)"|([^;\s]+))' % param, _unfold(value), re.IGNORECASE)
+            if match:
+                return match.group(1) if match.group(1) is not None else match.group(2)
+    return None
 
 
 def extract_uuencoded(text: str, defects: list[str], where: str) -> tuple[str, list[Attachment]]:

@@ -2,53 +2,50 @@
 
 mail-parser reads the MIME tree (the standard library's compat32 parser
 underneath, so Exchange's ``Message-ID: <[...]@...>`` cannot make header
-access raise), the addresses and the date. The standard library takes over
-where mail-parser loses data: it decodes with ``errors="ignore"`` (8-bit
-headers, unknown charsets), keeps attachments base64-encoded in memory and
-misses uuencoded files (mail-parser issue #80). So text, headers and
-attachments are decoded here from the tree: with the declared charset, then
-UTF-8, then Windows-1252 with replacement characters, and a defect for every
-fallback. No byte is dropped silently.
+access raise) and the date. The standard library takes over where
+mail-parser loses data: it decodes with ``errors="ignore"`` (8-bit headers,
+unknown charsets), keeps attachments base64-encoded in memory and misses
+uuencoded files (mail-parser issue #80). So text, headers and attachments
+are decoded here from the tree and from the raw bytes, in rooms of their own:
+
+- :mod:`ingest.recover`: junk before the header block, unindented folds;
+- :mod:`ingest.limits`: MIME bombs refused before any parser;
+- :mod:`ingest.charsets`, :mod:`ingest.encodedwords`, :mod:`ingest.scripts`:
+  bytes to text per part, per line and per run of bytes;
+- :mod:`ingest.addresses`: addresses, display names and their repairs;
+- :mod:`ingest.walk`: body text and attachments from the MIME tree;
+- :mod:`ingest.attachtext` and :mod:`ingest.extract`: the attachments' text.
 
 Only input that is not a mail message at all, or that exceeds a structural
 limit (:data:`MAX_PARTS`, :data:`MAX_DEPTH`, :data:`MAX_ENCODED_WORDS`),
-raises :class:`~klachtwacht.errors.ParseError`; every other oddity becomes a
-``defects`` entry. The decoding helpers (charsets, encoded words, header
-fields, payloads, file names, uuencode) live in :mod:`ingest.mimetext`.
+raises :class:`~klachtwacht.errors.ParseError`; every other oddity and every
+repair becomes a ``defects`` entry. No byte is dropped silently.
 """
 
 from __future__ import annotations
 
 import email
-import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.errors import StartBoundaryNotFoundDefect
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
 import mailparser
-from mailparser.utils import get_addresses
 
+from ingest import addresses
+from ingest.addresses import MAX_HEADER_CHARS
+from ingest.attachtext import read_attachments
 from ingest.autosignals import auto_signals
+from ingest.extract import Extractor, default_extractor
 from ingest.htmltext import convert_html
 from ingest.identity import header_message_id
-from ingest.mimetext import (
-    Headers,
-    clean,
-    clip,
-    decode_bytes,
-    decode_words,
-    describe,
-    extract_uuencoded,
-    flatten,
-    part_filename,
-    payload_bytes,
-    unflow,
-)
-from ingest.records import Address, Attachment, ParsedMessage
+from ingest.limits import MAX_DEPTH, MAX_ENCODED_WORDS, MAX_PARTS, check_structure, check_tree
+from ingest.mimetext import Headers, clean, clip
+from ingest.records import ParsedMessage
+from ingest.recover import recover_start, rejoin_headers
+from ingest.walk import Walk, walk_tree
 from klachtwacht.errors import ParseError
 
 __all__ = ["parse_message", "MAX_PARTS", "MAX_DEPTH", "MAX_ENCODED_WORDS", "MAX_TEXT_CHARS", "MAX_DEFECTS"]
@@ -59,32 +56,16 @@ log = logging.getLogger(__name__)
 # personal data and stay out of the logs (design principle 8).
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
-#: A message with more MIME parts than this is refused (a MIME bomb).
-MAX_PARTS = 500
-#: A message with multiparts nested deeper than this is refused.
-MAX_DEPTH = 20
-#: A header block with more RFC 2047 encoded words than this is refused: the
-#: standard library's ``decode_header``, which mail-parser runs on every header,
-#: is quadratic in them (20,000 cost 1.3 s, 70,000 cost 10 s).
-MAX_ENCODED_WORDS = 10_000
 #: The text keeps at most this many characters; the rest is cut with a defect.
 MAX_TEXT_CHARS = 1_000_000
 #: At most this many defects are listed; one more line counts the rest.
 MAX_DEFECTS = 50
-#: Subjects and display names are cut to this many characters.
-MAX_HEADER_CHARS = 10_000
 
-_HEADER_START = re.compile(rb"From |[\x21-\x39\x3b-\x7e]+[ \t]*:")
-_BOUNDARY_VALUE = re.compile(rb'[ \t]*=[ \t]*(?:"([^"\r\n]*)"|([^\s;"]+))')
-_LINE_START_DASHES = re.compile(rb"\n--")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_SINGLE_HEADERS = ("from", "sender", "reply-to", "to", "cc", "subject", "date", "message-id", "in-reply-to")
+_SINGLE_HEADERS = ("sender", "reply-to", "to", "cc", "subject", "date", "message-id", "in-reply-to")
 _MSG_ID = re.compile(r"<[^<>]*>")
-_TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
-_BODY_TYPES = ("text/plain", "text/html")
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
+def parse_message(raw: bytes, extractor: Extractor | None = None) -> ParsedMessage:
     """Parse the bytes of one message.
 
     Never raises anything but :class:`ParseError`, and that only when
@@ -96,15 +77,17 @@ def parse_message(raw: bytes) -> ParsedMessage:
     in an unforeseen way (chained with ``from``). Everything else is a
     ``defects`` entry. The result is pure data that
     :func:`ingest.records.parsed_to_dict` turns into JSON; the whole run is
-    about linear in ``len(raw)`` (25 MB: some 2 s).
+    about linear in ``len(raw)`` (25 MB: some 2 s), plus the time to read the
+    attachments' text with ``extractor`` (default: each in a process of its
+    own, see :mod:`ingest.extract`).
     """
     raw = bytes(raw)
     raw, early_defects = _prepare(raw)
-    _check_structure(raw)
+    check_structure(raw)
     message, parser = _read_tree(raw, early_defects)
     try:
-        _check_tree(message)
-        return _build(raw, parser, message, early_defects)
+        check_tree(message)
+        return _build(raw, parser, message, early_defects, extractor or default_extractor())
     except ParseError:
         raise
     except Exception as exc:
@@ -138,7 +121,7 @@ def _tree_with_missing_start_boundary(raw: bytes) -> Message | None:
     """The standard library's tree of ``raw`` if it shows StartBoundaryNotFoundDefect, else None."""
     try:
         message = email.message_from_bytes(raw)  # compat32, as in mail-parser
-        _check_tree(message)
+        check_tree(message)
         found = any(isinstance(d, StartBoundaryNotFoundDefect) for part in message.walk() for d in part.defects)
     except Exception:
         return None
@@ -146,105 +129,23 @@ def _tree_with_missing_start_boundary(raw: bytes) -> Message | None:
 
 
 def _prepare(raw: bytes) -> tuple[bytes, list[str]]:
-    """Return the bytes to parse and early defects; refuse non-mail."""
-    if not raw.strip():
-        raise ParseError("not a mail message: the input is empty")
-    stripped = raw.lstrip(b"\r\n")
-    if not _HEADER_START.match(stripped):
-        raise ParseError("not a mail message: no header block at the start of the input")
-    defects = ["blank lines before the header block were skipped"] if len(stripped) != len(raw) else []
-    return stripped, defects
+    """Return the bytes to parse and early defects; refuse non-mail (see :mod:`ingest.recover`)."""
+    raw, defects = recover_start(raw)
+    raw, joined = rejoin_headers(raw)
+    return raw, defects + joined
 
 
-def _check_structure(raw: bytes) -> None:
-    """Refuse MIME bombs with a cheap scan of the bytes, before any parser.
-
-    Every delimiter line of a declared boundary opens a part; a boundary
-    seen for the first time opens one more nesting level, and the
-    delimiter of an enclosing boundary closes the levels inside it. The
-    header block may hold at most :data:`MAX_ENCODED_WORDS` encoded words.
-    """
-    end_of_head = _HEADER_END.search(raw)
-    words = raw.count(b"=?", 0, end_of_head.start() if end_of_head else len(raw))
-    if words > MAX_ENCODED_WORDS:
-        raise ParseError("too many encoded words in the header block: %d (limit %d)" % (words, MAX_ENCODED_WORDS))
-    lower = raw.lower()
-    declared: set[bytes] = set()
-    pos = lower.find(b"boundary")
-    while pos >= 0:
-        match = _BOUNDARY_VALUE.match(raw, pos + 8)
-        if match:
-            declared.add((match.group(1) if match.group(1) is not None else match.group(2)).rstrip())
-        pos = lower.find(b"boundary", pos + 8)
-    declared.discard(b"")
-    if not declared:
-        return
-    starts = [0] if raw.startswith(b"--") else []
-    starts_iter = (m.start() + 1 for m in _LINE_START_DASHES.finditer(raw))
-    stack: list[bytes] = []
-    parts = 1
-    for start in (*starts, *starts_iter) if starts else starts_iter:
-        end = raw.find(b"\n", start)
-        token = raw[start + 2 : len(raw) if end < 0 else end].rstrip(b"\r\t ")
-        closing = token not in declared and token.endswith(b"--") and token[:-2] in declared
-        if closing:
-            token = token[:-2]
-        elif token not in declared:
-            continue
-        if token in stack:
-            del stack[stack.index(token) + (0 if closing else 1) :]
-        elif not closing:
-            stack.append(token)
-            if len(stack) > MAX_DEPTH:
-                raise ParseError("MIME structure too deep: at least %d nested levels (limit %d)" % (len(stack), MAX_DEPTH))
-        if not closing:
-            parts += 1
-            if parts > MAX_PARTS:
-                raise ParseError("too many MIME parts: at least %d (limit %d)" % (parts, MAX_PARTS))
-
-
-def _check_tree(message: Message) -> None:
-    """The exact limits on the parsed tree (catches what the scan cannot see)."""
-    parts = 0
-    stack: list[tuple[Message, int]] = [(message, 0)]
-    while stack:
-        part, depth = stack.pop()
-        parts += 1
-        if parts > MAX_PARTS:
-            raise ParseError("too many MIME parts: at least %d (limit %d)" % (parts, MAX_PARTS))
-        if depth > MAX_DEPTH:
-            raise ParseError("MIME structure too deep: at least %d nested levels (limit %d)" % (depth, MAX_DEPTH))
-        if part.is_multipart():
-            stack.extend((child, depth + 1) for child in part.get_payload() if isinstance(child, Message))
-
-
-@dataclass
-class _Scope:
-    """The body parts of the message itself (scope 0) or of one attached message."""
-
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Walk:
-    """What a walk over the MIME tree collects."""
-
-    scopes: list[_Scope] = field(default_factory=lambda: [_Scope()])
-    attachments: list[Attachment] = field(default_factory=list)
-    defects: list[str] = field(default_factory=list)
-
-
-def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, defects: list[str]) -> ParsedMessage:
+def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, defects: list[str], extractor: Extractor) -> ParsedMessage:
     """Assemble the record from the parsed tree."""
-    headers = Headers(message)
+    headers = Headers(message, _charset_hint(message))
     defects.extend(_header_defects(headers, parser))
     subject = clip(headers.text("subject", defects) or "", MAX_HEADER_CHARS, "Subject", defects)
-    sender = _first(_addresses(headers, "from", defects))
-    return_path = _return_path(headers.text("return-path"))
-    walk = _walk(message)
-    text, from_html = _text(walk, defects)
+    sender = addresses.sender(headers, defects)
+    return_path = addresses.return_path(headers.text("return-path"))
+    walk = walk_tree(message, headers.hint)
+    text, from_html, scope_texts = _text(walk, defects)
     defects.extend(walk.defects)
+    attachments = read_attachments(walk.attachments, walk.payloads, scope_texts, extractor, defects, walk.nested)
     language = (headers.text("content-language") or "").strip()[:100] or None
     in_reply_to = " ".join((headers.text("in-reply-to") or "").split())[:2000] or None
     signals = auto_signals(headers.pairs(), sender, return_path, message.get_content_type(), subject)
@@ -252,21 +153,30 @@ def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, d
     return ParsedMessage(
         message_id=clean(message_id) if message_id else None,
         sender=sender,
-        reply_to=_first(_addresses(headers, "reply-to", defects)),
+        reply_to=addresses.first(addresses.addresses(headers, "reply-to", defects)),
         return_path=return_path,
-        to=_addresses(headers, "to", defects),
-        cc=_addresses(headers, "cc", defects),
+        to=addresses.addresses(headers, "to", defects),
+        cc=addresses.addresses(headers, "cc", defects),
         subject=subject,
         date=_date(headers.text("date"), parser, defects),
         text=text,
         text_from_html=from_html,
         language_hint=clean(language) if language else None,
-        attachments=tuple(walk.attachments),
+        attachments=tuple(attachments),
         defects=_capped(defects),
         auto_signals=signals,
         in_reply_to=clean(in_reply_to) if in_reply_to else None,
         references=_references(headers.text("references")),
     )
+
+
+def _charset_hint(message: Message) -> str | None:
+    """The first charset a text part declares: how the sender's mailer writes 8-bit bytes without a label."""
+    for part in message.walk():
+        charset = part.get_content_charset() if part.get_content_maintype() == "text" else None
+        if charset and charset not in ("us-ascii", "ascii"):
+            return charset
+    return None
 
 
 def _header_defects(headers: Headers, parser: mailparser.MailParser | None) -> list[str]:
@@ -279,42 +189,6 @@ def _header_defects(headers: Headers, parser: mailparser.MailParser | None) -> l
         if item.get("header") == "date" and item.get("occurrence") == 0:
             found.append("Date header: %s" % item.get("reason"))
     return found
-
-
-def _addresses(headers: Headers, name: str, defects: list[str]) -> tuple[Address, ...]:
-    """The addresses of the first ``name`` header.
-
-    The header is decoded here first (8-bit bytes) and then handed to
-    mail-parser's address parser, which recovers what the standard library
-    gets wrong and decodes display names in their lexical context.
-    """
-    text = headers.text(name, defects, words=False)
-    if text is None:
-        return ()
-    findings: list[dict[str, object]] = []
-    result = []
-    for display, address in get_addresses(text, defects=findings, decode_names=True):
-        if address:
-            display = clip(clean(str(display)).strip(), MAX_HEADER_CHARS, name.title() + " name", defects)
-            result.append(Address(address=clean(str(address)).strip().lower()[:320], name=display))
-    defects.extend("%s header: %s" % (name.title(), item.get("reason")) for item in findings)
-    if not result and name == "from":
-        defects.append("From header holds no usable address")
-        name_only = decode_words(text, defects, "From header").strip()
-        result.append(Address(address="", name=clip(clean(name_only), MAX_HEADER_CHARS, "From name", defects)))
-    return tuple(result)
-
-
-def _first(addresses: tuple[Address, ...]) -> Address | None:
-    return addresses[0] if addresses else None
-
-
-def _return_path(value: str | None) -> str | None:
-    """The Return-Path address, ``""`` for ``<>``, None when absent."""
-    if value is None:
-        return None
-    match = re.search(r"<([^<>]*)>", value)
-    return clean((match.group(1) if match else value).strip().lower()[:320])
 
 
 def _date(value: str | None, parser: mailparser.MailParser | None, defects: list[str]) -> datetime | None:
@@ -341,78 +215,8 @@ def _references(value: str | None) -> tuple[str, ...]:
     return tuple(ids if len(ids) <= 100 else [ids[0], *ids[-99:]])
 
 
-def _walk(message: Message) -> _Walk:
-    """Sort every part into body text or attachment, depth first, in order.
-
-    Text parts that are neither inside an attachment nor marked as one are
-    body text; an attached message (``message/rfc822``) is one attachment,
-    and its own body text is added to the text after the message's own.
-    """
-    walk = _Walk()
-    # (part, scope, inside an attachment container, where attachments count)
-    stack: list[tuple[Message, int, bool, bool]] = [(message, 0, False, True)]
-    number = 0
-    while stack:
-        part, scope, inside, listed = stack.pop()
-        number += 1
-        where = "message" if number == 1 else "part %d (%s)" % (number, part.get_content_type())
-        try:
-            _visit(part, scope, inside, listed, where, walk, stack)
-        except Exception as exc:  # one unreadable part must not cost the rest of the message
-            log.warning("a MIME part could not be read (%s)", type(exc).__name__)
-            walk.defects.append("%s could not be read (%s)" % (where, type(exc).__name__))
-        walk.defects.extend("%s: %s" % (where, describe(d)) for d in part.defects)
-    return walk
-
-
-def _visit(part: Message, scope: int, inside: bool, listed: bool, where: str, walk: _Walk,
-           stack: list[tuple[Message, int, bool, bool]]) -> None:  # fmt: skip
-    """Handle one part; push its children on ``stack``."""
-    ctype = part.get_content_type()
-    disposition = (part.get_content_disposition() or "").lower()
-    if part.is_multipart():
-        children = [c for c in part.get_payload() if isinstance(c, Message)]
-        if ctype.startswith("message/"):
-            if listed:
-                walk.attachments.append(_attachment(part, flatten(part, walk.defects, where), where, walk.defects))
-            if ctype in ("message/rfc822", "message/global"):
-                walk.scopes.append(_Scope())
-                stack.extend((c, len(walk.scopes) - 1, False, False) for c in reversed(children))
-            return
-        inside = inside or disposition == "attachment"
-        stack.extend((c, scope, inside, listed) for c in reversed(children))
-        return
-    if ctype.startswith("multipart/"):  # no boundary, no parts: show what there is as text
-        ctype = "text/plain"
-    data = payload_bytes(part, walk.defects, where)
-    named = bool(part.get_param("name") or part.get_param("filename", header="content-disposition"))
-    body = ctype in _BODY_TYPES and not inside and disposition != "attachment" and (not named or disposition == "inline")
-    if body:
-        text = decode_bytes(data, part.get_content_charset(), walk.defects, where)
-        if ctype == "text/html":
-            walk.scopes[scope].html.append(text)
-        else:
-            if str(part.get_param("format") or "").lower() == "flowed":
-                text = unflow(text, str(part.get_param("delsp") or "").lower() == "yes")
-            text, files = extract_uuencoded(text, walk.defects, where)
-            walk.scopes[scope].plain.append(text)
-            if listed:
-                walk.attachments.extend(files)
-    if listed and (not body or named):
-        walk.attachments.append(_attachment(part, data, where, walk.defects))
-
-
-def _attachment(part: Message, data: bytes, where: str, defects: list[str]) -> Attachment:
-    """Metadata of one attachment; winmail.dat is always application/ms-tnef."""
-    filename = part_filename(part, defects, where)
-    ctype = clean(part.get_content_type())
-    if ctype in _TNEF_TYPES or filename.lower() == "winmail.dat":
-        ctype, filename = "application/ms-tnef", filename or "winmail.dat"
-    return Attachment(filename=filename, content_type=ctype, size=len(data), sha256=hashlib.sha256(data).hexdigest())
-
-
-def _text(walk: _Walk, defects: list[str]) -> tuple[str, bool]:
-    """Join the body text of every scope; HTML only where a scope has no plain text."""
+def _text(walk: Walk, defects: list[str]) -> tuple[str, bool, list[str]]:
+    """Join the body text of every scope; HTML only where a scope has no plain text. Also each scope's own text."""
     pieces: list[str] = []
     from_html = False
     for scope in walk.scopes:
@@ -420,11 +224,13 @@ def _text(walk: _Walk, defects: list[str]) -> tuple[str, bool]:
         if plain.strip() or not scope.html:
             pieces.append(plain)
             continue
+        converted = []
         for html in scope.html:
             text, truncated = convert_html(html)
             if truncated:
                 defects.append("HTML body too long; only its start was converted to text")
-            pieces.append(text)
+            converted.append(text)
+        pieces.append("\n\n".join(converted))
         from_html = True
     text = "\n\n".join(p for p in pieces if p.strip()).replace("\r\n", "\n").replace("\r", "\n").strip()
     if "\x00" in text:
@@ -433,7 +239,8 @@ def _text(walk: _Walk, defects: list[str]) -> tuple[str, bool]:
     if len(text) > MAX_TEXT_CHARS:
         defects.append("text cut to %d of %d characters" % (MAX_TEXT_CHARS, len(text)))
         text = text[:MAX_TEXT_CHARS]
-    return text, from_html
+    scope_texts = [clean(p.replace("\r\n", "\n").replace("\r", "\n").strip()) for p in pieces]
+    return text, from_html, scope_texts
 
 
 def _capped(defects: list[str]) -> tuple[str, ...]:

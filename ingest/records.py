@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Address", "Attachment", "ParsedMessage", "AUTO_SIGNALS", "parsed_to_dict", "parsed_from_dict"]
+__all__ = ["Address", "Attachment", "ParsedMessage", "AUTO_SIGNALS", "TEXT_STATUSES", "parsed_to_dict", "parsed_from_dict"]
 
 #: The automatic-mail signals that :func:`ingest.parse.parse_message` can report.
 AUTO_SIGNALS = (
@@ -26,6 +26,12 @@ AUTO_SIGNALS = (
 )
 
 
+#: How far an attachment's text was read: "" not a kind whose text is read (or a record
+#: stored before attachments were read), "read" all of it, "ocr" all of it by OCR,
+#: "partial" some of it (cut, pages left out), "failed" none (see the defects).
+TEXT_STATUSES = ("", "read", "ocr", "partial", "failed")
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     """One mail address with its display name (decoded)."""
@@ -36,12 +42,19 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """Metadata of one attachment; the bytes stay in the raw message."""
+    """Metadata of one attachment and the text read from it; the bytes stay in the raw message."""
 
     filename: str  # decoded, "" when the part has none
     content_type: str  # lower-case, e.g. "application/pdf"
     size: int  # decoded payload size in bytes
     sha256: str  # hex digest of the decoded payload
+    text: str = ""  # the text read from it (at most MAX_ATTACHMENT_TEXT characters), "" when none
+    text_status: str = ""  # one of TEXT_STATUSES
+
+    @property
+    def read_fully(self) -> bool:
+        """True when all of its text was read."""
+        return self.text_status in ("read", "ocr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +107,7 @@ def parsed_to_dict(parsed: ParsedMessage) -> dict[str, object]:
         "text_from_html": parsed.text_from_html,
         "language_hint": parsed.language_hint,
         "attachments": [
-            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256}
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256, "text": a.text, "text_status": a.text_status}
             for a in parsed.attachments
         ],
         "defects": list(parsed.defects),
@@ -134,7 +147,14 @@ def parsed_from_dict(data: dict[str, object]) -> ParsedMessage:
         text_from_html=bool(data.get("text_from_html")),
         language_hint=data.get("language_hint"),  # type: ignore[arg-type]
         attachments=tuple(
-            Attachment(filename=a["filename"], content_type=a["content_type"], size=a["size"], sha256=a["sha256"])
+            Attachment(
+                filename=a["filename"],
+                content_type=a["content_type"],
+                size=a["size"],
+                sha256=a["sha256"],
+                text=str(a.get("text") or ""),  # records stored before attachments were read have none
+                text_status=str(a.get("text_status") or ""),
+            )
             for a in _list(data.get("attachments"))
         ),
         defects=tuple(data.get("defects") or ()),  # type: ignore[arg-type]

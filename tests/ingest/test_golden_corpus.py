@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.ocr import require_ocr
 
 from ingest.parse import parse_message
-from ingest.records import AUTO_SIGNALS, ParsedMessage
+from ingest.records import AUTO_SIGNALS, ParsedMessage, parsed_to_dict
 from klachtwacht.errors import ParseError
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -125,3 +126,42 @@ def test_mime_bombs_are_refused_before_the_parser_sees_them(monkeypatch: pytest.
         parse_message(builders.build_mime_bomb())
     with pytest.raises(ParseError, match="too many MIME parts"):
         parse_message(builders.build_many_parts())
+
+
+# -- the whole-record corpus: every field of the parsed record, attachments' text included ---------------------
+
+WHOLE_FILES = sorted((GOLDEN / "whole").glob("*.eml"))
+
+
+@pytest.mark.parametrize("path", WHOLE_FILES, ids=[p.stem for p in WHOLE_FILES])
+def test_whole_golden_message_parses_to_exactly_its_expected_record(path: Path) -> None:
+    expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    if any(a["text_status"] == "ocr" for a in expected["attachments"]):
+        require_ocr()
+    assert parsed_to_dict(parse_message(path.read_bytes())) == expected
+
+
+def test_the_whole_record_corpus_covers_every_decoding_recovery_and_attachment_case() -> None:
+    names = {p.stem for p in WHOLE_FILES}
+    for path in WHOLE_FILES:
+        assert path.with_suffix(".json").exists(), path.name
+    assert {
+        "utf8_with_one_stray_byte", "gb2312_label_on_gbk_bytes", "big5_label_on_hkscs_bytes", "shift_jis_label_on_cp932_bytes",
+        "iso_2022_jp_with_extensions", "iso_8859_1_label_on_windows_1252_bytes", "encoded_word_holding_raw_8bit_bytes",
+        "quoted_encoded_words_in_display_name", "raw_8bit_display_name_and_file_name", "leading_byte_order_mark", "leading_spaces",
+        "forwarding_banner_before_headers", "header_folded_without_indentation", "two_from_headers_first_without_address",
+        "sender_with_a_trailing_dot", "sender_without_angle_brackets", "complaint_as_pdf", "complaint_as_docx", "complaint_as_odt",
+        "complaint_as_rtf", "complaint_as_html_attachment", "complaint_as_text_attachment", "complaint_forwarded_as_attachment",
+        "complaint_forwarded_as_attachment_with_its_pdf",
+        "complaint_as_outlook_msg", "complaint_as_photographed_letter", "complaint_as_iphone_heic_photo", "complaint_as_scanned_pdf", "encrypted_pdf", "broken_pdf",
+        "zip_bomb_docx", "image_claiming_a_billion_pixels",
+    } <= names  # fmt: skip
+    assert sum(p.stat().st_size for p in (GOLDEN / "whole").iterdir()) < 1_000_000
+
+
+def test_every_attachment_of_a_letter_in_the_whole_corpus_reads_as_the_typed_letter() -> None:
+    typed = (GOLDEN / "whole" / "complaint_as_docx.json").read_text(encoding="utf-8")
+    letter = json.loads(typed)["attachments"][0]["text"]
+    for name in ("complaint_as_odt", "complaint_as_rtf", "complaint_as_text_attachment", "complaint_as_photographed_letter", "complaint_as_iphone_heic_photo", "complaint_as_scanned_pdf"):
+        record = json.loads((GOLDEN / "whole" / (name + ".json")).read_text(encoding="utf-8"))
+        assert record["attachments"][0]["text"] == letter, name

@@ -15,6 +15,7 @@ import mailparser
 import pytest
 
 from ingest import parse as parse_module
+from ingest import walk as walk_module
 from ingest.autosignals import auto_signals
 from ingest.htmltext import convert_html, html_to_text
 from ingest.identity import header_message_id
@@ -267,14 +268,14 @@ def test_a_file_name_that_breaks_mail_parser_becomes_a_parse_error_with_its_caus
 
 
 def test_one_unreadable_part_becomes_a_defect_not_a_lost_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = parse_module.payload_bytes
+    real = walk_module.payload_bytes
 
     def fails_on_pdf(part: email.message.Message, defects: list[str], where: str) -> bytes:
         if part.get_content_type() == "application/pdf":
             raise LookupError("kapot")
         return real(part, defects, where)
 
-    monkeypatch.setattr(parse_module, "payload_bytes", fails_on_pdf)
+    monkeypatch.setattr(walk_module, "payload_bytes", fails_on_pdf)
     body = b'--m\nContent-Type: text/plain\n\ntekst\n--m\nContent-Type: application/pdf; name="a.pdf"\n\n%PDF\n--m--\n'
     parsed = parse_message(mail('Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="m"', body))
     assert parsed.text == "tekst"
@@ -343,7 +344,7 @@ def test_an_unexpected_failure_while_reading_the_tree_becomes_a_parse_error(monk
     def broken(*args: object) -> None:
         raise email.errors.HeaderParseError("boom")
 
-    monkeypatch.setattr(parse_module, "_walk", broken)
+    monkeypatch.setattr(parse_module, "walk_tree", broken)
     with pytest.raises(ParseError, match="unexpected HeaderParseError") as caught:
         parse_message(mail("Subject: x"))
     assert isinstance(caught.value.__cause__, email.errors.HeaderParseError)

@@ -126,3 +126,31 @@ def test_damaged_real_messages_give_a_record_or_a_parse_error(raw: bytes) -> Non
 @given(st.sampled_from(CORPUS))
 def test_every_undamaged_golden_message_is_sound(raw: bytes) -> None:
     parse_or_refuse(raw)
+
+
+_LABELS = st.sampled_from([None, "utf-8", "us-ascii", "iso-8859-1", "iso-8859-2", "windows-1252", "gb2312", "big5", "shift_jis", "iso-2022-jp", "koi8-r", "x-unknown", "zlib"])
+
+
+@FUZZ
+@given(st.binary(max_size=2048), _LABELS, _LABELS)
+def test_any_bytes_in_any_charset_decode_to_storable_text_keeping_every_ascii_line(data: bytes, label: str | None, hint: str | None) -> None:
+    from ingest.charsets import decode_bytes
+
+    text = decode_bytes(data, label, [], "part", hint)
+    text.encode("utf-8")
+    if label not in ("iso-2022-jp",):  # escape sequences are not text there
+        for line in data.split(b"\n"):
+            if line.isascii() and b"\x1b" not in line and line.strip():
+                assert line.decode("ascii") in text
+
+
+@FUZZ
+@given(st.text(max_size=300))
+def test_valid_utf8_declared_as_utf8_or_undeclared_reads_back_exactly(text: str) -> None:
+    from ingest.charsets import decode_bytes
+
+    data = text.encode("utf-8", "surrogatepass")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        return
+    assert decode_bytes(data, "utf-8", None, "x") == text
+    assert decode_bytes(data, None, None, "x") == text

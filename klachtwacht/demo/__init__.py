@@ -97,6 +97,22 @@ def _messages(app: Any) -> list[DemoMessage]:
     return out
 
 
+def _reconcile_summary(app: Any, folder: Path) -> str:
+    """The nightly reconciliation, run once now, in Dutch for the coordinator (nothing is mailed)."""
+    from klachtwacht.reconcile.command import run_nightly
+    from klachtwacht.reconcile.findings import KINDS
+
+    result, files = run_nightly(app, repair=True, mail=False, report_dir=str(folder / "rapporten"))
+    report = result.report
+    lines = ["Nachtelijke controle (klachtwacht reconcile), nu alvast gedraaid:"]
+    if report.clean:
+        lines.append("  alles in orde: elk bericht is verantwoord, elke klacht geregistreerd en elk kanaal werkt.")
+    for finding in report.findings:
+        lines.append("  - %s: %s" % (KINDS[finding.kind], finding.detail))
+    lines.append("  rapport met grafieken: %s" % files.html)
+    return "\n".join(lines)
+
+
 def run_demo(*, serve: bool = True, keep: bool = False) -> int:
     """Run the demo; with ``serve`` keep the servers up until Ctrl-C."""
     from klachtwacht.cli import build_app
@@ -128,6 +144,8 @@ def run_demo(*, serve: bool = True, keep: bool = False) -> int:
         sent = [recipient_role(rcpt, roles) for rcpts, _ in smtp.messages for rcpt in rcpts]
         print()
         print(dutch_report(messages, sent, "Gemeente Veenstad"))
+        print()
+        print(_reconcile_summary(app, folder))
         print()
         details = {
             "folder": f"{folder} ({'kept' if keep or serve else 'removed at the end; run klachtwacht demo --no-serve --keep to keep it'})",

@@ -10,6 +10,7 @@ how long ago its last good poll was.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +20,8 @@ from klachtwacht.config import MailboxConfig
 from klachtwacht.errors import KlachtwachtError
 from klachtwacht.reconcile.facts import CursorFact
 from klachtwacht.reconcile.findings import Finding
+
+log = logging.getLogger(__name__)
 
 __all__ = ["FolderGap", "MailboxCheck", "check_mailbox"]
 
@@ -59,6 +62,18 @@ def _reason(exc: BaseException, mailbox: str) -> str:
     return text[len(mailbox) + 2 :] if text.startswith(mailbox + ": ") else text
 
 
+def _uids_in_window(connection: ImapConnection, folder: str, window_start: date) -> list[int]:
+    """``UID SEARCH SINCE``; a server that cannot answer it (some small servers drop the connection) has every UID compared."""
+    try:
+        return connection.uids_since(window_start)
+    except KlachtwachtError as exc:
+        log.info("folder search by date failed (%s); comparing every UID of the folder instead", exc)
+        connection.close()
+        connection.connect()
+        connection.examine(folder)
+        return connection.uids_from(1)
+
+
 def check_mailbox(
     mailbox: MailboxConfig,
     connection: ImapConnection,
@@ -91,7 +106,7 @@ def check_mailbox(
                 if cursor is not None and cursor.uidvalidity != status.uidvalidity:
                     renumbered.append(folder)
                     continue  # the poller rescans a renumbered folder; the caller runs it and reports
-                server = connection.uids_since(window_start)
+                server = _uids_in_window(connection, folder, window_start)
                 checked += len(server)
                 missing = sorted(set(server) - seen(folder, status.uidvalidity))
                 for start in range(0, len(missing), CHUNK):

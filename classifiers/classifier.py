@@ -152,6 +152,10 @@ class Classifier:
         """Judge a parsed message: its subject, text, automatic-mail signals, attachments and defects."""
         return self.classify(parsed.subject, parsed.text, auto_signals=parsed.auto_signals, attachments=len(parsed.attachments), defects=parsed.defects)
 
+    def classify_parsed_many(self, parsed: Sequence[ParsedMessage]) -> list[Classification]:
+        """:meth:`classify_parsed` for a batch at once (one ``nlp.pipe`` over all of them)."""
+        return self.classify_many((p.subject, p.text, p.auto_signals, len(p.attachments), p.defects) for p in parsed)
+
     def classify_many(self, items: Iterable[tuple[Any, ...]]) -> list[Classification]:
         """Judge many messages at once: ``(subject, body, auto_signals, attachment count[, defects])`` each."""
         items = [tuple(item) + ((),) * (5 - len(item)) for item in items]

@@ -162,6 +162,10 @@ class Classifier:
             return result
         return replace(result, reasons=given.reasons + result.reasons, needs_review=result.needs_review or given.needs_review)
 
+    def classify_parsed_many(self, parsed: Sequence[ParsedMessage]) -> list[Classification]:
+        """:meth:`classify_parsed` for a batch at once (one ``nlp.pipe`` over all of them)."""
+        return self.classify_many((p.subject, p.text, p.auto_signals, len(p.attachments), p.defects) for p in parsed)
+
     def classify_many(self, items: Iterable[tuple[Any, ...]]) -> list[Classification]:
         """Judge many messages at once: ``(subject, body, auto_signals, attachment count[, defects])`` each."""
         items = [tuple(item) + ((),) * (5 - len(item)) for item in items]

@@ -90,7 +90,10 @@ class Flow:
 
     # -- the pure steps ------------------------------------------------------------
     def classify(self, ctx: StepContext) -> StepResult:
-        result = self.seams.classifier.classify_parsed(parsed_of(ctx.message))
+        return self._classified(self.seams.classifier.classify_parsed(parsed_of(ctx.message)))
+
+    @staticmethod
+    def _classified(result: Classification) -> StepResult:
         return StepResult(
             S.CLASSIFIED,
             {
@@ -99,6 +102,18 @@ class Flow:
             },
             reason=f"{result.label} ({result.confidence:.0%}) door {result.model}",
         )
+
+    def classify_many(self, batch: list[StepContext]) -> list[StepResult]:
+        """:meth:`classify` for a batch: one model pass when the classifier can (``classify_parsed_many``)."""
+        many = getattr(self.seams.classifier, "classify_parsed_many", None)
+        if many is None:
+            return [self.classify(ctx) for ctx in batch]
+        results: list[Classification] = many([parsed_of(ctx.message) for ctx in batch])
+        return [self._classified(result) for result in results]
+
+    def decide_many(self, batch: list[StepContext]) -> list[StepResult]:
+        """:meth:`decide` for a batch; the caller stores them all in one transaction."""
+        return [self.decide(ctx) for ctx in batch]
 
     def decide(self, ctx: StepContext) -> StepResult:
         """classified -> decided (plan in the outbox) | review | done, in one transaction."""

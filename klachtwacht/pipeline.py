@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from ingest.parse import parse_message
 from ingest.records import ParsedMessage, parsed_from_dict, parsed_to_dict
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from klachtwacht.flow import Flow
     from klachtwacht.seams import Seams
 
-__all__ = ["Services", "StepContext", "StepResult", "Step", "advance", "commit_many", "parse_outcome", "parse_result", "parse_step", "MAX_ATTEMPTS"]
+__all__ = ["Services", "StepContext", "StepResult", "Step", "BatchStep", "BATCH_SIZE", "advance", "commit_many", "parse_outcome", "parse_result", "parse_step", "MAX_ATTEMPTS"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,11 @@ class StepContext:
 
 
 Step = Callable[[StepContext], StepResult]
+#: A step over many messages in the same state at once (one model pass, one transaction).
+BatchStep = Callable[[list[StepContext]], list[StepResult]]
+
+#: How many messages a batch step takes at once.
+BATCH_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ class Services:
 
     steps: dict[str, Step]
     actor: str = "worker"
+    #: States whose messages move in batches: the message asked for and the next ones in that state.
+    batch_steps: dict[str, BatchStep] = field(default_factory=dict)
     seams: Seams | None = None
     flow: Flow | None = None  # for a person's later decision (klachtwacht.flow.decide_again)
 
@@ -173,6 +180,8 @@ def advance(sessions: sessionmaker[Session], services: Services, message_pk: int
     """
     while True:
         state = ""
+        if _advance_batch(sessions, services, message_pk):
+            continue
         try:
             with sessions() as session:
                 message = session.get(Message, message_pk)
@@ -200,6 +209,39 @@ def advance(sessions: sessionmaker[Session], services: Services, message_pk: int
             return S.FAILED
         if not committed:
             log.info("message %d: moved on by another worker while in %s", message_pk, state)
+
+
+def _advance_batch(sessions: sessionmaker[Session], services: Services, message_pk: int) -> bool:
+    """Move ``message_pk`` and the next messages in its state with the state's batch step; False when there is none.
+
+    The others are moved ahead of their own turn: when that comes, they are
+    found in the next state (the guarded commit keeps two workers from both
+    storing one message). Anything that goes wrong here is left to the
+    one-message path, which knows how to retry or park a message.
+    """
+    if not services.batch_steps:
+        return False
+    try:
+        with sessions() as session:
+            state = session.scalar(select(Message.state).where(Message.id == message_pk))
+            batch = services.batch_steps.get(state or "")
+            if state is None or batch is None:
+                return False
+            messages = list(
+                session.scalars(
+                    select(Message).options(selectinload(Message.sightings))
+                    .where(Message.state == state, Message.id >= message_pk).order_by(Message.id).limit(BATCH_SIZE)
+                )
+            )
+            try:
+                results = batch([StepContext(session, m, sessions, services) for m in messages])
+            finally:
+                session.rollback()
+        commit_many(sessions, [(m.id, state, r) for m, r in zip(messages, results)], services.actor)
+    except Exception as exc:
+        log.info("message %d: batch step failed (%s); going on one message at a time", message_pk, type(exc).__name__)
+        return False
+    return True
 
 
 def _commit(sessions: sessionmaker[Session], message_pk: int, expected: str, result: StepResult, actor: str) -> bool:

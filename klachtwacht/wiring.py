@@ -58,7 +58,7 @@ def build_services(config: Config, classifier: ClassifierSeam | None = None, *, 
         S.REGISTERED: flow.letters,
         S.NOTIFIED: flow.secretaries,
     }
-    return Services(steps=steps, seams=seams, flow=flow)
+    return Services(steps=steps, seams=seams, flow=flow, batch_steps={S.PARSED: flow.classify_many, S.CLASSIFIED: flow.decide_many})
 
 
 def plan_rules(config: Config, seams: Seams) -> Rules:

@@ -94,10 +94,10 @@ class FolderWatcher:
         """Poll, wait for news, poll again, on ``conn``, until ``stop``; IMAP errors propagate."""
         idle = self.mailbox.idle and conn.has_idle()
         while not self.stop.is_set():
-            interval = self._poll(conn)
+            interval, polled = self._poll(conn)
             deadline = time.monotonic() + interval
             while not self.stop.is_set() and time.monotonic() < deadline:
-                if not idle:
+                if not idle or not polled:  # no poll this time (lease elsewhere, folder missing, database away): wait
                     self.stop.wait(max(0.0, deadline - time.monotonic()))
                     break
                 if self._waiting_mail(conn):
@@ -107,29 +107,29 @@ class FolderWatcher:
                     log.debug("%s: IDLE reported new mail", self.where)
                     break
 
-    def _poll(self, conn: ImapConnection) -> float:
-        """One poll on ``conn``; the seconds until the next regular one (sooner after a passing failure)."""
+    def _poll(self, conn: ImapConnection) -> tuple[float, bool]:
+        """One poll on ``conn``: the seconds until the next one (sooner after a passing failure), and whether it polled."""
         try:
             result = self.app.poll_folder(self.mailbox, self.folder, conn, self.sink)
         except DatabaseUnavailable as exc:
             self.failures += 1
             delay = min(DB_RETRY_CAP, self.app.backoff.delay(self.failures - 1))
             log.warning("%s; polling again in %.1f s", exc, delay)  # the error names mailbox and folder
-            return delay
+            return delay, False
         except FolderMissing as exc:
             log.warning("%s: %s; looking again in %.0f s", self.where, exc, self.mailbox.poll_interval)
             try:
                 self.sink.folder_error(self.folder, str(exc))
             except DatabaseUnavailable:
                 pass
-            return self.mailbox.poll_interval
+            return self.mailbox.poll_interval, False
         self.failures = 0
         if result is None:
             log.info("%s: another poller holds the lease", self.where)
-            return min(self.mailbox.poll_interval, self.app.config.ingest.lease_seconds)
+            return min(self.mailbox.poll_interval, self.app.config.ingest.lease_seconds), False
         if result.fetched:
             log.info("%s: %d fetched, %d new sightings", self.where, result.fetched, result.new)
-        return self.mailbox.poll_interval
+        return self.mailbox.poll_interval, True
 
     def _waiting_mail(self, conn: ImapConnection) -> bool:
         """Mail the cursor has not reached (it arrived after the poll's UID SEARCH); IMAP errors propagate."""

@@ -8,22 +8,22 @@ that weighed most, what text preparation did) are added for people.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from classifiers.attachment_text import classifier_input
-from classifiers.cues import find_cues, with_cue_tokens
+from classifiers.cues import find_cue_indices
 from classifiers.language import SUPPORTED, detect_language
 from classifiers.metrics import apply_temperature
 from classifiers.prepare import Prepared, prepare
 from classifiers.records import LABELS, Classification
+from classifiers.segments import combine, segments
 from ingest.records import ParsedMessage
 from klachtwacht.errors import ClassifierError
 
-__all__ = ["Classifier", "ModelMeta", "DEFAULT_MODEL_DIR", "SUBTYPE_PREFIX", "model_input", "model_text"]
+__all__ = ["Classifier", "ModelMeta", "DEFAULT_MODEL_DIR", "SUBTYPE_PREFIX", "model_input", "model_text", "forced_review", "unsupported_language"]
 
 DEFAULT_MODEL_DIR = Path(__file__).with_name("model")
 #: Sub-type labels carry this prefix in ``doc.cats``, apart from the three labels.
@@ -31,8 +31,12 @@ SUBTYPE_PREFIX = "sub:"
 EMPTY_PLACEHOLDER = "(leeg)"
 #: Parse defects that mean the text may be incomplete or garbled (stdlib defect names, our own words).
 DAMAGE_MARKERS = ("BoundaryNotFound", "MissingHeaderBodySeparator", "InvalidBase64", "MultipartInvariantViolation", "could not be read", "could not be decoded", "without an end line")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n{1,}")
-_LANGUAGE_NAMES = {"en": "Engels", "de": "Duits", "fr": "Frans", "pl": "Pools", "tr": "Turks", "es": "Spaans", "ar": "Arabisch", "uk": "Oekraïens", "ru": "Russisch"}
+#: ``doc.user_data`` key under which the label head leaves each matched cue's weight per label.
+CUE_WEIGHTS = "kw_cue_weights"
+#: A cue is shown as a reason only when it moved its own label's calibrated log-odds by at least this much.
+MIN_CUE_WEIGHT = 0.05
+_LANGUAGE_NAMES = {"en": "Engels", "de": "Duits", "fr": "Frans", "pl": "Pools", "tr": "Turks", "es": "Spaans", "ar": "Arabisch", "uk": "Oekraïens", "ru": "Russisch",
+                   "af": "Afrikaans", "fy": "Fries", "li": "Limburgs", "vls": "Vlaams dialect"}
 _LABEL_NAMES = {"klacht": "een klacht", "beleidsvraag": "een beleidsvraag", "overig": "overig"}
 SUBTYPES_OF = {
     "klacht": ("bejegening", "geen-reactie", "vertraging", "informatie", "behandeling", "melding-genegeerd", "doorgestuurd", "gemengd"),
@@ -54,6 +58,8 @@ class ModelMeta:
     klacht_label_threshold: float
     corpus_sha256: str
     seed: int
+    segment_weight: float = 0.0
+
 
     @property
     def model_id(self) -> str:
@@ -62,7 +68,7 @@ class ModelMeta:
     @classmethod
     def load(cls, path: Path) -> ModelMeta:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -73,14 +79,26 @@ def model_input(subject: str, body: str) -> Prepared:
     return prepare(body, subject)
 
 
-def model_text(prepared_text: str, cues: bool = True) -> str:
-    """What the pipeline reads: the prepared text with its cue tokens, or a placeholder for no text.
-
-    (An empty text next to others in one batch trips thinc's n-gram counter; its scores are set aside anyway.)
-    """
+def model_text(prepared_text: str) -> str:
+    """What the pipeline reads: the prepared text, or a placeholder for no text (its scores are set aside)."""
     if not prepared_text.strip():
         return EMPTY_PLACEHOLDER
-    return with_cue_tokens(prepared_text) if cues else prepared_text
+    return prepared_text
+
+
+def unsupported_language(text: str) -> str | None:
+    """The language of ``text`` when the model does not read it (at least five words), else None."""
+    guess = detect_language(text)
+    if guess.language not in ("und",) + SUPPORTED and len(text.split()) >= 5:
+        return guess.language
+    return None
+
+
+def forced_review(prepared_text: str) -> bool:
+    """Whether a prepared text goes to review whatever the model says (unreadable or another language)."""
+    if not prepared_text.strip():
+        return False
+    return _is_binary_junk(prepared_text) or unsupported_language(prepared_text) is not None
 
 
 def _is_binary_junk(text: str) -> bool:
@@ -89,6 +107,16 @@ def _is_binary_junk(text: str) -> bool:
     sample = text[:4000]
     bad = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\n\r\t"))
     return bad / len(sample) > 0.1
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What one pass of the pipeline says about one text."""
+
+    scores: dict[str, float]  # calibrated, over LABELS
+    subtypes: dict[str, float]
+    segment: tuple[str, float] | None  # the passage mixed in and its own p(klacht)
+    cue_weights: dict[int, list[float]]  # cue index -> contribution to each label's log-odds
 
 
 class Classifier:
@@ -119,17 +147,26 @@ class Classifier:
     # -- scores -------------------------------------------------------------
     def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Calibrated label probabilities for each prepared text."""
-        return [scores for scores, _ in self._run(texts, subtypes=False)]
+        return [scored.scores for scored in self._run(texts, subtypes=False)]
 
-    def _run(self, texts: Sequence[str], *, subtypes: bool, cues: bool = True) -> list[tuple[dict[str, float], dict[str, float]]]:
-        """One pass over ``texts``: calibrated label scores and (optionally) sub-type scores."""
+    def _run(self, texts: Sequence[str], *, subtypes: bool) -> list[Scored]:
+        """One pass over ``texts``: calibrated label scores, sub-type scores (optionally), the segment mixed in, the cue weights."""
+        import numpy as np
+
         disable = [] if subtypes else ["textcat_subtype"]
+        pieces = [segments(text) if self.meta.segment_weight > 0 else [] for text in texts]
+        flat = [piece for parts in pieces for piece in parts]
+        segment_rows = np.array([[doc.cats[label] for label in LABELS] for doc in self.nlp.pipe(flat, batch_size=64, disable=["textcat_subtype"])]).reshape(-1, len(LABELS))
         out = []
-        for doc in self.nlp.pipe([model_text(text, cues) for text in texts], batch_size=64, disable=disable):
-            raw = [float(doc.cats.get(label, 0.0)) for label in LABELS]
-            calibrated = dict(zip(LABELS, apply_temperature(raw, self.meta.temperature)))
+        start = 0
+        for doc, parts in zip(self.nlp.pipe([model_text(text) for text in texts], batch_size=64, disable=disable), pieces):
+            raw = np.array([float(doc.cats.get(label, 0.0)) for label in LABELS])
+            mixed, best = combine(raw, segment_rows[start : start + len(parts)], self.meta.segment_weight)
+            start += len(parts)
+            calibrated = dict(zip(LABELS, apply_temperature([float(v) for v in mixed], self.meta.temperature)))
             subs = {k[len(SUBTYPE_PREFIX):]: float(v) for k, v in doc.cats.items() if k.startswith(SUBTYPE_PREFIX)}
-            out.append((calibrated, subs))
+            segment = (parts[best], float(segment_rows[start - len(parts) + best][0])) if best is not None else None
+            out.append(Scored(calibrated, subs, segment, dict(doc.user_data.get(CUE_WEIGHTS, {}))))
         return out
 
     def label_of(self, scores: dict[str, float]) -> str:
@@ -172,26 +209,25 @@ class Classifier:
         prepared = [model_input(subject or "", body or "") for subject, body, *_ in items]
         texts = [p.text for p in prepared]
         results = []
-        for (subject, body, signals, attachments, defects), prep, (score, sub) in zip(items, prepared, self._run(texts, subtypes=True)):
+        for (subject, body, signals, attachments, defects), prep, scored in zip(items, prepared, self._run(texts, subtypes=True)):
             empty_body = not (body or "").strip()
-            results.append(self._judge(prep, score, sub, tuple(signals), attachments, empty_body, tuple(defects)))
+            results.append(self._judge(prep, scored, tuple(signals), attachments, empty_body, tuple(defects)))
         return results
 
     def _judge(
         self,
         prep: Prepared,
-        scores: dict[str, float],
-        subtypes: dict[str, float],
+        scored: Scored,
         signals: tuple[str, ...],
         attachments: int,
         empty_body: bool,
         defects: tuple[str, ...],
     ) -> Classification:
         text = prep.text
+        scores, subtypes = scored.scores, scored.subtypes
         reasons: list[str] = []
         needs_review = False
         language = "nl"
-        words = len(text.split())
         damage = [d for d in defects if any(marker in d for marker in DAMAGE_MARKERS)]
         if damage:
             needs_review = True
@@ -207,12 +243,12 @@ class Classifier:
             reasons.append("de tekst is onleesbaar (binaire gegevens of een verkeerde tekenset)")
             needs_review = True
         else:
-            guess = detect_language(text)
-            if guess.language not in ("und",) + SUPPORTED and words >= 5:
-                language = guess.language
+            other = unsupported_language(text)
+            if other is not None:
+                language = other
                 needs_review = True
                 reasons.append(f"bericht in een andere taal ({_LANGUAGE_NAMES.get(language, language)}): ter beoordeling, niet door het model beslist")
-            elif guess.language == "en":
+            elif detect_language(text).language == "en":
                 language = "en"
                 reasons.append("bericht in het Engels")
         label = self.label_of(scores)
@@ -222,12 +258,12 @@ class Classifier:
             reasons.append("eerdere berichten in de reactie zijn niet meegewogen")
         if signals:
             reasons.append("automatisch verzonden bericht (" + ", ".join(signals) + ")")
-        for cue, words_found in find_cues(text):
-            marker = "" if cue.label == label else f" (wijst op {_LABEL_NAMES[cue.label]})"
-            reasons.append(f"'{words_found}': {cue.explanation}{marker}")
-        sentence = self._weightiest_sentence(text, label) if text.strip() and not needs_review else None
-        if sentence:
-            reasons.append(f"zin die het zwaarst woog voor {_LABEL_NAMES[label]}: '{sentence}'")
+        if prep.collapsed:
+            reasons.append("herhaalde regels zijn één keer meegewogen")
+        if prep.subject_cut:
+            reasons.append("het onderwerp is erg lang: alleen het begin is meegewogen")
+        if not needs_review and text.strip():
+            reasons.extend(self._evidence(text, label, scored))
         if not reasons:
             reasons.append(f"geen herkenbare signaalwoorden: het model beoordeelt de tekst als geheel als {_LABEL_NAMES[label]} ({scores[label]:.0%})")
         subtype = self._subtype_for(label, subtypes, signals)
@@ -257,12 +293,22 @@ class Classifier:
             return None
         return max(candidates, key=lambda k: candidates[k])
 
-    def _weightiest_sentence(self, text: str, label: str) -> str | None:
-        sentences = [s.strip() for s in _SENTENCE.split(text) if len(s.split()) >= 4][:12]
-        if len(sentences) < 2:
-            return None
-        # ranking sentences needs no cue words (the cues are reported on their own)
-        scores = [score for score, _ in self._run(sentences, subtypes=False, cues=False)]
-        best = max(range(len(sentences)), key=lambda i: scores[i][label])
-        sentence = sentences[best]
-        return sentence if len(sentence) <= 160 else sentence[:157].rstrip() + "..."
+    def _evidence(self, text: str, label: str, scored: Scored) -> list[str]:
+        """The cue phrases whose weight in the model pushed toward their label, and the passage mixed in for a complaint."""
+        out = []
+        for index, cue, words_found in find_cue_indices(text):
+            weights = scored.cue_weights.get(index)
+            if weights is None:
+                continue
+            own = LABELS.index(cue.label)
+            push = (weights[own] - max(w for k, w in enumerate(weights) if k != own)) / self.meta.temperature
+            if push < MIN_CUE_WEIGHT:
+                continue  # the model learned not to trust this phrase: it is no reason
+            marker = "" if cue.label == label else f" (wijst op {_LABEL_NAMES[cue.label]})"
+            out.append(f"'{words_found}': {cue.explanation}{marker}")
+        if scored.segment is not None:
+            passage, p_klacht = scored.segment
+            if p_klacht >= 0.5:
+                shown = passage if len(passage) <= 160 else passage[:157].rstrip() + "..."
+                out.append(f"passage die als klacht is meegewogen ({p_klacht:.0%}): '{shown}'")
+        return out[:6]

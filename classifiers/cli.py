@@ -19,9 +19,8 @@ def register(sub: Any) -> None:
     """Add the classifier's sub-commands to the ``klachtwacht`` parser."""
     train = sub.add_parser("train", help="build the classifier from the corpus (seeded, reproducible)")
     train.add_argument("--output", type=Path, default=None, help="model folder (default: the shipped model)")
-    train.add_argument("--architecture", default="lemma-bow", help="lemma-bow (default) or ensemble")
     train.add_argument("--seed", type=int, default=7)
-    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: the shipped corpus)")
     train.set_defaults(handler=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="precision, recall, F1 and confusion matrix of the model and the baseline")
@@ -29,7 +28,13 @@ def register(sub: Any) -> None:
     evaluate.add_argument("--split", default="test", choices=("dev", "test"))
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--datasheet", action="store_true", help="also print the corpus datasheet")
+    evaluate.add_argument("--no-lowo", dest="lowo", action="store_false", help="skip the leave-one-writer-out evaluation")
+    evaluate.add_argument("--no-baseline-lowo", dest="baseline_lowo", action="store_false", help="leave-one-writer-out for the model only")
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    add = sub.add_parser("corpus-add", help="copy new writers' corpus files into the corpus, leaving out malformed records")
+    add.add_argument("files", nargs="+", type=Path)
+    add.set_defaults(handler=cmd_corpus_add)
 
     classify = sub.add_parser("classify", help="classify .eml files (or - for stdin) without a database")
     classify.add_argument("paths", nargs="+", help=".eml files, folders of them, or - for standard input")
@@ -40,32 +45,51 @@ def register(sub: Any) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from classifiers.classifier import DEFAULT_MODEL_DIR
+    from classifiers.corpus import CORPUS_DIR
     from classifiers.train import train_model
 
-    _, summary = train_model(args.output or DEFAULT_MODEL_DIR, architecture=args.architecture, seed=args.seed, epochs=args.epochs)
+    _, summary = train_model(args.output or DEFAULT_MODEL_DIR, seed=args.seed, corpus_dir=args.corpus or CORPUS_DIR)
     print(summary)
+    return 0
+
+
+def cmd_corpus_add(args: argparse.Namespace) -> int:
+    from classifiers.corpus import add_writer_file
+
+    for path in args.files:
+        intake = add_writer_file(path)
+        print(f"{intake.writer}: {intake.kept} records kept, {len(intake.dropped)} left out")
+        for problem in intake.dropped:
+            print(f"    - {problem}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from classifiers.classifier import Classifier
-    from classifiers.corpus import datasheet, load_corpus
-    from classifiers.evaluate import evaluate
+    from classifiers.corpus import comparison, datasheet, load_corpus
+    from classifiers.evaluate import evaluate, evaluate_lowo
+    from classifiers.lowo import format_lowo
     from classifiers.metrics import format_report
 
     model = Classifier.load(args.model)
     reports = evaluate(model, args.split)
+    lowo = evaluate_lowo(model, args.model, baseline=args.baseline_lowo) if args.lowo else []
     if args.json:
-        print(json.dumps([r.as_dict() for r in reports], indent=2))
+        print(json.dumps({"fixed_split": [r.as_dict() for r in reports], "leave_one_writer_out": [r.as_dict() for r in lowo]}, indent=2))
     else:
         print(f"operating thresholds (chosen on dev): register at p(klacht) >= {model.meta.register_threshold:.3f}, "
               f"review from {model.meta.review_threshold:.3f}; label klacht from {model.meta.klacht_label_threshold:.2f}")
         for rep in reports:
             print()
             print(format_report(rep))
+        if lowo:
+            print()
+            print(format_lowo(lowo))
         if args.datasheet:
             print()
             print(datasheet(load_corpus()))
+            print()
+            print(comparison(load_corpus()))
     return 0
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from classifiers.records import LABELS
 
-__all__ = ["Example", "CORPUS_DIR", "load_corpus", "parse_corpus_text", "split_of", "split", "datasheet", "CorpusError"]
+__all__ = ["Example", "CORPUS_DIR", "load_corpus", "parse_corpus_text", "split_of", "split", "by_writer", "datasheet", "CorpusError", "Intake", "add_writer_file", "comparison", "FIRST_WRITERS"]
 
 CORPUS_DIR = Path(__file__).with_name("corpus")
 REQUIRED = ("label", "subtype", "voice", "topic", "lang", "from", "subject")
@@ -48,6 +48,11 @@ class Example:
     @property
     def split(self) -> str:
         return split_of(self.id)
+
+    @property
+    def writer(self) -> str:
+        """Who wrote the record: one corpus file is one writer, named by the file's stem."""
+        return Path(self.source).stem
 
 
 def split_of(example_id: str) -> str:
@@ -136,6 +141,57 @@ def split(examples: Iterable[Example]) -> dict[str, list[Example]]:
     return out
 
 
+@dataclass(frozen=True)
+class Intake:
+    """What :func:`add_writer_file` did with a new writer's file."""
+
+    writer: str
+    kept: int
+    dropped: list[str]  # "<id>: <problem>" per record left out
+
+
+def add_writer_file(source: Path, directory: Path = CORPUS_DIR) -> Intake:
+    """Copy a new writer's corpus file into ``directory``, record by record, leaving out malformed ones.
+
+    A record is left out when it does not parse, when its id is already used
+    in the corpus, or when its text duplicates an earlier record.
+    """
+    text = source.read_text(encoding="utf-8")
+    existing = {p.name: p for p in directory.glob("*.txt") if p.name != source.name}
+    used_ids = {e.id for path in existing.values() for e in parse_corpus_text(path.read_text(encoding="utf-8"), path.name)}
+    used_texts = {_fingerprint(e) for path in existing.values() for e in parse_corpus_text(path.read_text(encoding="utf-8"), path.name)}
+    starts = [m.start() for m in re.finditer(r"^### id:", text, re.MULTILINE)]
+    kept_chunks: list[str] = []
+    dropped: list[str] = []
+    for i, start in enumerate(starts):
+        chunk = text[start : starts[i + 1] if i + 1 < len(starts) else len(text)].rstrip("\n") + "\n"
+        first = chunk.split("\n", 1)[0]
+        try:
+            (example,) = parse_corpus_text(chunk, source.name)
+        except (CorpusError, ValueError) as exc:
+            dropped.append(f"{first[7:].strip() or '?'}: {exc}")
+            continue
+        if example.id in used_ids:
+            dropped.append(f"{example.id}: id already used")
+            continue
+        if _fingerprint(example) in used_texts:
+            dropped.append(f"{example.id}: same text as an earlier record")
+            continue
+        used_ids.add(example.id)
+        used_texts.add(_fingerprint(example))
+        kept_chunks.append(chunk)
+    (directory / source.name).write_text("\n".join(kept_chunks), encoding="utf-8")
+    return Intake(source.stem, len(kept_chunks), dropped)
+
+
+def by_writer(examples: Iterable[Example]) -> dict[str, list[Example]]:
+    """The examples by writer, writers in name order."""
+    out: dict[str, list[Example]] = {}
+    for example in sorted(examples, key=lambda e: e.writer):
+        out.setdefault(example.writer, []).append(example)
+    return out
+
+
 def datasheet(examples: Sequence[Example]) -> str:
     """A short datasheet: counts per label, sub-type, language, split, voice and length."""
     lines = [f"records: {len(examples)}"]
@@ -152,6 +208,7 @@ def datasheet(examples: Sequence[Example]) -> str:
     table("per topic (top 30)", Counter(e.topic.split(",")[0].strip().lower() for e in examples), 30)
     voices = Counter(word.strip().lower() for e in examples for word in e.voice.split(","))
     table("voice words (top 30)", voices, 30)
+    table("per writer (corpus file)", Counter(e.writer for e in examples), 80)
     lengths = sorted(len(e.body.split()) for e in examples)
     if lengths:
         def pct(p: float) -> int:
@@ -160,4 +217,53 @@ def datasheet(examples: Sequence[Example]) -> str:
         lines.append(f"\nbody length in words: min {lengths[0]}, median {pct(0.5)}, p90 {pct(0.9)}, max {lengths[-1]}")
         buckets = Counter("<20" if n < 20 else "20-79" if n < 80 else "80-199" if n < 200 else "200+" for n in lengths)
         table("length buckets", buckets)
+    return "\n".join(lines)
+
+
+#: The eight writers of the first corpus; every later file is a new writer.
+FIRST_WRITERS = ("bestuur", "dienstverlening", "extra-a", "extra-b", "grensgevallen", "ruimte", "sociaal", "stemmen")
+_GREETING = re.compile(r"^\s*(?:geachte|beste|hallo|hoi|goedemorgen|goedemiddag|goedenavond|dag|l\.s\.|dear)\b", re.IGNORECASE)
+
+
+def _style(examples: Sequence[Example]) -> dict[str, str]:
+    lengths = sorted(len(e.body.split()) for e in examples)
+    n = len(examples) or 1
+
+    def pct(p: float) -> int:
+        return lengths[min(len(lengths) - 1, int(p * len(lengths)))] if lengths else 0
+
+    openings = [_GREETING.match(e.body) for e in examples]
+    greetings = Counter(m.group(0).strip().lower() if m else "(none)" for m in openings)
+    labels = Counter(e.label for e in examples)
+    return {
+        "records": str(len(examples)),
+        "klacht/beleidsvraag/overig": "/".join(f"{labels[label] / n:.0%}" for label in LABELS),
+        "words median / p90 / max": f"{pct(0.5)} / {pct(0.9)} / {lengths[-1] if lengths else 0}",
+        "over 300 words": f"{sum(1 for x in lengths if x > 300) / n:.0%}",
+        "under 20 words": f"{sum(1 for x in lengths if x < 20) / n:.0%}",
+        "opens Geachte": f"{greetings['geachte'] / n:.0%}",
+        "no greeting": f"{greetings['(none)'] / n:.0%}",
+        "paragraphs per record": f"{sum(e.body.count(chr(10) + chr(10)) + 1 for e in examples) / n:.1f}",
+        "sub-types used": str(len({e.subtype for e in examples})),
+        "languages": ", ".join(f"{k} {v}" for k, v in Counter(e.lang for e in examples).most_common(6)),
+    }
+
+
+def comparison(examples: Sequence[Example]) -> str:
+    """Per-writer counts and the new writers' length, genre and style against the first corpus."""
+    old = [e for e in examples if e.writer in FIRST_WRITERS]
+    new = [e for e in examples if e.writer not in FIRST_WRITERS]
+    lines = [f"{'':28}{'first corpus':>22}{'new writers':>22}"]
+    old_style, new_style = _style(old), _style(new)
+    for key in old_style:
+        lines.append(f"{key:28}{old_style[key]:>22}{new_style[key]:>22}")
+    lines.append("\nper writer: records, klacht/beleidsvraag/overig, median words, over 300 words, opens Geachte")
+    for writer, mine in by_writer(examples).items():
+        st = _style(mine)
+        lines.append(f"  {writer:24}{st['records']:>6}  {st['klacht/beleidsvraag/overig']:>14}  {st['words median / p90 / max'].split(' / ', 1)[0]:>5}  {st['over 300 words']:>5}  {st['opens Geachte']:>5}")
+    genres_old = Counter(f"{e.label}/{e.subtype}" for e in old)
+    genres_new = Counter(f"{e.label}/{e.subtype}" for e in new)
+    lines.append("\ngenre (label/sub-type), share of records: first corpus, new writers")
+    for key in sorted(set(genres_old) | set(genres_new), key=lambda k: -(genres_new[k] + genres_old[k])):
+        lines.append(f"  {key:32}{genres_old[key] / max(1, len(old)):8.1%}{genres_new[key] / max(1, len(new)):8.1%}")
     return "\n".join(lines)

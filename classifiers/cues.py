@@ -2,10 +2,11 @@
 
 Cues name, in Dutch, the recognisable patterns in a message that point one
 way or the other, so a suggestion on the review screen can be checked at a
-glance. They are also handed to the model as one extra word per matched cue
-(:func:`with_cue_tokens`), so that it learns how much each pattern weighs and
-generalises to phrasings the corpus does not have; the model decides. A
-change to the list or its order needs ``klachtwacht train``.
+glance. They are also handed to the model as one extra feature per matched
+cue (``__cue<index>``, see :mod:`classifiers.linear`), so that it learns how
+much each pattern weighs; the model decides, and a cue is shown as a reason
+only when its learned weight pushed toward its label. A change to the list
+or its order needs ``klachtwacht train``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Cue", "CUES", "find_cues", "with_cue_tokens"]
+__all__ = ["Cue", "CUES", "find_cues", "find_cue_indices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ CUES: tuple[Cue, ...] = (
     _cue("klacht", r"\b(?:van\s+het\s+kastje\s+naar\s+de\s+muur|van\s+loket\s+naar\s+loket|niemand\s+voelt\s+zich\s+verantwoordelijk)", "wordt van het kastje naar de muur gestuurd"),
     _cue("klacht", r"\b(?:beloofd|toegezegd|afspraak\s+(?:niet\s+)?nagekomen)\b", "verwijst naar een niet nagekomen toezegging"),
     _cue("klacht", r"\b(?:(?:\w+\s+)?(?:weken|maanden)\s+(?:later|verder|gewacht|wachten)|wacht\w*\s+al\s+(?:\w+\s+){0,2}(?:weken|maanden))", "klaagt over lange wachttijd"),
+    _cue("klacht", r"\b(?:na|al|ruim|meer\s+dan)\s+(?:\w+\s+){0,2}(?:weken|maanden|jaar)\s+(?:\w+\s+){0,2}(?:nog\s+(?:steeds\s+|altijd\s+)?(?:niet|geen)|niet\s+behandeld|geen\s+(?:besluit|antwoord|reactie))", "klaagt dat iets na lange tijd nog niet is gedaan"),
     _cue("klacht", r"\b(?:verkeerde|onjuiste|tegenstrijdige|foute)\s+informatie", "klaagt over verkeerde informatie"),
     _cue("klacht", r"\b(?:nationale\s+)?ombudsman\b", "dreigt met of noemt de ombudsman"),
     _cue("klacht", r"\b(?:schandalig|schande|bedroevend|diep\s+teleurgesteld|ontevreden\s+over\s+(?:de\s+)?(?:behandeling|afhandeling|manier))", "uit ontevredenheid"),
@@ -65,7 +67,12 @@ def find_cues(text: str, limit: int = 4) -> list[tuple[Cue, str]]:
     return [(cue, words) for _, cue, words in found[:limit]]
 
 
-def with_cue_tokens(text: str) -> str:
-    """``text`` followed by one token per matched cue (``kwcuekla3``), as the model sees it."""
-    tokens = [f"kwcue{cue.label[:3]}{index}" for index, cue in enumerate(CUES) if cue.pattern.search(text)]
-    return f"{text}\n{' '.join(tokens)}" if tokens else text
+def find_cue_indices(text: str, limit: int = 4) -> list[tuple[int, Cue, str]]:
+    """Like :func:`find_cues`, with each cue's index in :data:`CUES` (the model's cue feature)."""
+    found: list[tuple[int, int, Cue, str]] = []
+    for index, cue in enumerate(CUES):
+        match = cue.pattern.search(text)
+        if match is not None:
+            found.append((match.start(), index, cue, " ".join(match.group(0).split())))
+    found.sort(key=lambda item: item[0])
+    return [(index, cue, words) for _, index, cue, words in found[:limit]]

@@ -2,6 +2,12 @@
 
 A small, explainable detector: the share of very common function words of
 each language among the message's words. No model to download.
+
+Languages and dialects close to Dutch (Afrikaans, Frisian, Limburgish,
+Flemish dialect writing) share most function words with Dutch, so they are
+recognised by words of their own that standard Dutch (also Belgian standard
+Dutch) does not use: "ek", "nie", "baie" (af); "fan", "yn", "hawwe" (fy);
+"ich", "neet", "gein" (li); "ge", "goa", "moa" (vls).
 """
 
 from __future__ import annotations
@@ -24,6 +30,17 @@ _STOPWORDS = {
     "uk": "і в не на що це я ми з до як але так вже будь ласка дякую".split(),
 }
 _SETS = {lang: frozenset(words) for lang, words in _STOPWORDS.items()}
+#: Words of a close variety that standard Dutch does not use.
+_VARIETY_MARKERS = {
+    "af": "ek nie jy julle hulle baie asseblief dankie vir sê gesê hê kyk gister môre hierdie daardie sodat mense eintlik egter gemeenskap munisipaliteit reeds wees".split(),
+    "fy": "fan yn wy hawwe binne foar hjir dizze troch sûnt gjin hie wurde wurdt sil tige myn jimme harren dêr ús hat mar sa moat kin bern skoalle ek wêr hjoed juster oan ien".split(),
+    "li": "ich neet gein vaan ouch mer höbbe haet heet veer uch dao noe geer hiej waal gemeinte miech diech oets kump gaon euver allewiel sjoen auch kinjer sjtraot sjrieve zeen".split(),
+    "vls": "ge gij goa nie ni da wa moa ier awel joa nen ulder gulder wadde azo efkes allee amai seffens tis kheb kzijn tzijn menier madam zyn gy ulder zoveel goan doa".split(),
+}
+_VARIETY_SETS = {lang: frozenset(words) for lang, words in _VARIETY_MARKERS.items()}
+#: A variety is named when its own words are at least this share of the words and at least this many.
+_VARIETY_SHARE = 0.04
+_VARIETY_MIN = 3
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
@@ -71,4 +88,18 @@ def detect_language(text: str) -> LanguageGuess:
     if total == 0:
         return LanguageGuess("und", 0.0)
     best = max(counts, key=lambda lang: counts[lang])
+    if best in ("nl", "en", "de"):
+        variety = _close_variety(words, counts)
+        if variety is not None:
+            return variety
     return LanguageGuess(best, counts[best] / total)
+
+
+def _close_variety(words: list[str], counts: dict[str, int]) -> LanguageGuess | None:
+    """Afrikaans, Frisian, Limburgish or Flemish dialect, when their own words are frequent enough."""
+    hits = {lang: sum(1 for w in words if w in markers) for lang, markers in _VARIETY_SETS.items()}
+    lang = max(hits, key=lambda k: hits[k])
+    n = hits[lang]
+    if n < _VARIETY_MIN or n < _VARIETY_SHARE * len(words) or n < 0.2 * counts["nl"] or n < 0.5 * max(counts["en"], counts["de"]):
+        return None
+    return LanguageGuess(lang, n / (n + counts["nl"]))

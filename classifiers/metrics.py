@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from classifiers.records import LABELS
 
-__all__ = ["Report", "report", "format_report", "choose_thresholds", "fit_temperature", "apply_temperature"]
+__all__ = [
+    "Report", "report", "format_report", "choose_thresholds", "fit_temperature", "apply_temperature",
+    "choose_label_threshold", "label_with_threshold", "expected_calibration_error",
+]
 
 
 @dataclass(frozen=True)
@@ -148,3 +151,43 @@ def fit_temperature(prob_rows: Sequence[Sequence[float]], truth_idx: Sequence[in
         if nll < best_nll:
             best_t, best_nll = t, nll
     return best_t
+
+
+def label_with_threshold(scores: dict[str, float], klacht_at: float) -> str:
+    """klacht at or above ``klacht_at``, else the likelier of the other two labels."""
+    if scores["klacht"] >= klacht_at:
+        return "klacht"
+    return max(("beleidsvraag", "overig"), key=lambda label: scores[label])
+
+
+def choose_label_threshold(truth: Sequence[str], scores: Sequence[dict[str, float]], *, min_recall: float = 0.96) -> float:
+    """The klacht label threshold with the best macro-F1 among those keeping klacht recall >= ``min_recall``."""
+    best_t, best_f1 = 0.5, -1.0
+    for step in range(10, 71):
+        t = step / 100
+        rep = report("threshold", truth, [label_with_threshold(s, t) for s in scores])
+        if rep.per_class["klacht"][1] >= min_recall and rep.macro_f1 > best_f1:
+            best_t, best_f1 = t, rep.macro_f1
+    if best_f1 < 0:  # recall target out of reach: the best macro-F1 at any threshold
+        for step in range(10, 71):
+            t = step / 100
+            f1 = report("threshold", truth, [label_with_threshold(s, t) for s in scores]).macro_f1
+            if f1 > best_f1:
+                best_t, best_f1 = t, f1
+    return best_t
+
+
+def expected_calibration_error(probs: Sequence[Sequence[float]], truth_idx: Sequence[int], bins: int = 10) -> float:
+    """Top-label ECE: the mean gap between confidence and accuracy over equal-width confidence bins, weighted by size."""
+    n = len(truth_idx)
+    if n == 0:
+        return 0.0
+    totals = [[0, 0.0, 0.0] for _ in range(bins)]  # count, sum of confidence, sum of correct
+    for row, idx in zip(probs, truth_idx):
+        top = max(range(len(row)), key=lambda k: row[k])
+        confidence = float(row[top])
+        b = min(bins - 1, int(confidence * bins))
+        totals[b][0] += 1
+        totals[b][1] += confidence
+        totals[b][2] += 1.0 if top == idx else 0.0
+    return sum(abs(conf - correct) for count, conf, correct in totals if count) / n

@@ -1,60 +1,40 @@
-"""The spaCy pipeline: blank Dutch, lookup lemmas, and two trained text classifiers.
+"""The spaCy pipeline: blank Dutch, lookup lemmas, and two trained linear heads.
 
 Components, in order:
 
 - ``lemmatizer`` (lookup tables from ``spacy-lookups-data``);
 - ``kw_lemma_norm``: lower-cases lemmas and folds digits, so that "Gebeld",
   "belde" and "bellen" meet as one feature;
-- ``textcat``: klacht / beleidsvraag / overig, exclusive;
-- ``textcat_subtype``: the LABELING.md sub-type, exclusive.
+- ``textcat`` (factory ``kw_linear``, head ``label``): klacht / beleidsvraag /
+  overig from lemma n-grams, cue phrases and character n-grams;
+- ``textcat_subtype`` (the same factory, head ``subtype``): the LABELING.md
+  sub-type from the lemma n-grams.
 
-Both classifiers use ``klachtwacht.LemmaBOW.v1``: a sparse linear model over
-lemma n-grams (registered below, versioned like spaCy's own architectures),
-or spaCy's ensemble when asked. The lemma is put in the token's NORM, which
-is the attribute the n-gram extractor reads. Nothing is downloaded: the lemma tables come
-from the installed ``spacy-lookups-data`` and are stored with the model.
+The heads are trained with scikit-learn (:mod:`classifiers.linear`) and stored
+as numpy arrays inside the pipeline folder. ``doc.cats`` holds probabilities.
+Nothing is downloaded: the lemma tables come from the installed
+``spacy-lookups-data`` and are stored with the model.
 """
 
 from __future__ import annotations
 
 import re
-from functools import partial
-from typing import Any
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
+import numpy as np
 import spacy
-from spacy.attrs import NORM
 from spacy.language import Language
-from spacy.ml.extract_ngrams import extract_ngrams
-from spacy.ml.models.textcat import NEG_VALUE, resize_and_set_ref
 from spacy.tokens import Doc
-from spacy.util import registry
-from thinc.api import Model, SparseLinear_v2, chain, resizable, softmax_activation, with_cpu
-from thinc.layers.resizable import resize_linear_weighted
 
-__all__ = ["build_nlp", "ARCHITECTURES"]
+from classifiers.classifier import CUE_WEIGHTS, SUBTYPE_PREFIX
+from classifiers.linear import FeatureMatrix, LinearHead, cue_columns, featurise, word_terms
+from classifiers.records import LABELS
 
+__all__ = ["build_nlp", "LinearComponent", "SUBTYPE_PREFIX", "doc_features", "ARCHITECTURE"]
+
+ARCHITECTURE = "linear-ngrams"
 _DIGITS = re.compile(r"\d")
-#: Hash table sizes of the sparse linear layers (features per output).
-LABEL_TABLE = 262144
-SUBTYPE_TABLE = 65536
-
-
-@registry.architectures("klachtwacht.LemmaBOW.v1")  # type: ignore[untyped-decorator]
-def lemma_bow(exclusive_classes: bool, ngram_size: int, length: int = 262144, nO: int | None = None) -> Model[list[Doc], Any]:
-    """A bag of lemma n-grams into a sparse linear layer and a softmax."""
-    length = 2 ** (length - 1).bit_length()
-    sparse = SparseLinear_v2(nO=nO, length=length)
-    layer: Model[Any, Any] = resizable(sparse, resize_layer=partial(resize_linear_weighted, fill_defaults={"b": NEG_VALUE, "W": 0}))
-    model: Model[list[Doc], Any] = chain(extract_ngrams(ngram_size, attr=NORM), layer)
-    model = with_cpu(model, model.ops)
-    output = softmax_activation()
-    model = chain(model, with_cpu(output, output.ops))
-    if nO is not None:
-        model.set_dim("nO", nO)
-    model.set_ref("output_layer", sparse)
-    model.attrs["multi_label"] = not exclusive_classes
-    model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=layer)
-    return model
 
 
 @Language.component("kw_lemma_norm")
@@ -67,31 +47,105 @@ def lemma_norm(doc: Doc) -> Doc:
     return doc
 
 
-ARCHITECTURES: dict[str, dict[str, Any]] = {
-    "lemma-bow": {"@architectures": "klachtwacht.LemmaBOW.v1", "exclusive_classes": True, "ngram_size": 2, "length": LABEL_TABLE},
-    "ensemble": {
-        "@architectures": "spacy.TextCatEnsemble.v2",
-        "nO": None,
-        "linear_model": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1, "no_output_layer": False},
-        "tok2vec": {
-            "@architectures": "spacy.Tok2Vec.v2",
-            "embed": {"@architectures": "spacy.MultiHashEmbed.v2", "width": 64, "rows": [2000, 2000, 1000, 1000], "attrs": ["NORM", "LOWER", "PREFIX", "SUFFIX"], "include_static_vectors": False},
-            "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 64, "window_size": 1, "maxout_pieces": 3, "depth": 2},
-        },
-    },
-}
+def doc_features(docs: list[Doc], *, chars: bool = True) -> FeatureMatrix:
+    """The hashed features of lemmatised docs."""
+    return featurise([word_terms([t.norm_ for t in doc], doc.text) for doc in docs], [doc.text for doc in docs], chars=chars)
 
 
-def build_nlp(architecture: str = "lemma-bow") -> Language:
-    """A fresh, untrained pipeline of the given architecture."""
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {architecture!r}; choose from {', '.join(ARCHITECTURES)}")
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+
+
+class LinearComponent:
+    """Puts a :class:`LinearHead`'s probabilities into ``doc.cats``."""
+
+    def __init__(self, name: str, head: str) -> None:
+        self.name = name
+        self.head_name = head
+        self.head: LinearHead | None = None
+
+    @property
+    def prefix(self) -> str:
+        return SUBTYPE_PREFIX if self.head_name == "subtype" else ""
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterator[Doc]:
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self._score(batch)
+                batch = []
+        if batch:
+            yield from self._score(batch)
+
+    def _score(self, docs: list[Doc]) -> list[Doc]:
+        if self.head is None:
+            raise ValueError(f"pipeline component {self.name} is not trained")
+        design = self.head.design(doc_features(docs, chars=self.head.char_idf is not None))
+        probs = softmax(np.asarray(design @ self.head.coef.T, dtype=np.float64) + self.head.intercept[np.newaxis, :])
+        columns = cue_columns() if self.head_name == "label" else {}
+        for row_index, (doc, row) in enumerate(zip(docs, probs)):
+            doc.cats.update({self.prefix + label: float(p) for label, p in zip(self.head.classes, row)})
+            if columns:
+                weights = {}
+                for cue_index, column in columns.items():
+                    value = design[row_index, column]
+                    if value:
+                        weights[cue_index] = [float(value * self.head.coef[self.head.classes.index(label), column]) for label in LABELS]
+                doc.user_data[CUE_WEIGHTS] = weights
+        return docs
+
+    def to_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> None:
+        if self.head is None:
+            raise ValueError(f"pipeline component {self.name} is not trained")
+        self.head.save(Path(path))
+
+    def from_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> LinearComponent:
+        self.head = LinearHead.load(Path(path))
+        return self
+
+
+@Language.factory("kw_linear", default_config={"head": "label"})
+def make_linear(nlp: Language, name: str, head: str) -> LinearComponent:
+    if head not in ("label", "subtype"):
+        raise ValueError(f"unknown head {head!r}: label or subtype")
+    return LinearComponent(name, head)
+
+
+def build_nlp(architecture: str = ARCHITECTURE) -> Language:
+    """A fresh pipeline with untrained heads (the lemmatizer is initialised)."""
+    if architecture != ARCHITECTURE:
+        raise ValueError(f"unknown architecture {architecture!r}; the one architecture is {ARCHITECTURE}")
     nlp = spacy.blank("nl")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.add_pipe("kw_lemma_norm")
-    model = dict(ARCHITECTURES[architecture])
-    nlp.add_pipe("textcat", name="textcat", config={"model": model, "threshold": 0.0})
-    if "length" in model:  # the sub-type head has ten times the outputs: a smaller table keeps the model small
-        model["length"] = SUBTYPE_TABLE
-    nlp.add_pipe("textcat", name="textcat_subtype", config={"model": model, "threshold": 0.0})
+    nlp.add_pipe("kw_linear", name="textcat", config={"head": "label"})
+    nlp.add_pipe("kw_linear", name="textcat_subtype", config={"head": "subtype"})
+    lemmatizer.initialize(nlp=nlp)  # type: ignore[attr-defined]
     return nlp
+
+
+def lemmatise(nlp: Language, texts: list[str]) -> list[Doc]:
+    """The docs of ``texts`` with lemmas, without the heads (for training)."""
+    return list(nlp.pipe(texts, disable=["textcat", "textcat_subtype"], batch_size=256))
+
+
+def set_heads(nlp: Language, label: LinearHead, subtype: LinearHead) -> None:
+    """Put trained heads into the pipeline."""
+    for name, head in (("textcat", label), ("textcat_subtype", subtype)):
+        component = nlp.get_pipe(name)
+        assert isinstance(component, LinearComponent)
+        component.head = head
+
+
+def get_head(nlp: Language, name: str = "textcat") -> LinearHead:
+    component = nlp.get_pipe(name)
+    assert isinstance(component, LinearComponent) and component.head is not None
+    return component.head
+
+

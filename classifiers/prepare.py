@@ -12,12 +12,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Prepared", "prepare", "MAX_CHARS", "OWN_TEXT_FORWARD_LIMIT"]
+__all__ = ["Prepared", "prepare", "MAX_CHARS", "OWN_TEXT_FORWARD_LIMIT", "SUBJECT_CHARS"]
 
 #: Text beyond this many characters does not change a judgment; it is cut.
 MAX_CHARS = 20_000
 #: A forward whose own text is shorter than this is judged by the forwarded content.
 OWN_TEXT_FORWARD_LIMIT = 200
+#: Only this much of a subject line is read (a subject is a title, not a letter).
+SUBJECT_CHARS = 300
+#: A line of at least this many characters is read once, however often it is repeated.
+REPEAT_MIN_CHARS = 12
+#: A shorter line is read at most this many times.
+SHORT_REPEATS = 2
 
 _FORWARD_MARKERS = re.compile(
     r"^\s*(?:-{2,}\s*(?:doorgestuurd bericht|forwarded message|oorspronkelijk bericht|original message|message transféré|message d'origine|weitergeleitete nachricht|ursprüngliche nachricht)\s*-{2,}"
@@ -76,6 +82,8 @@ class Prepared:
     dropped_quote: bool = False  # quoted history was removed
     dropped_signature: bool = False
     truncated: bool = False
+    collapsed: bool = False  # repeated lines were read once
+    subject_cut: bool = False  # only the start of a very long subject was read
 
 
 def prepare(body: str, subject: str = "") -> Prepared:
@@ -104,13 +112,42 @@ def prepare(body: str, subject: str = "") -> Prepared:
         dropped_quote = True
     text = "\n".join(kept)
     text, dropped_signature = _strip_tail(text)
+    text, collapsed = _collapse_repeats(text)
     text = _BLANK_RUNS.sub("\n\n", text).strip()
 
-    clean_subject = _SUBJECT_PREFIXES.sub("", subject or "").strip()
+    clean_subject = _SUBJECT_PREFIXES.sub("", (subject or "")[: SUBJECT_CHARS * 4]).strip()
+    subject_cut = len(clean_subject) > SUBJECT_CHARS
+    if subject_cut:
+        clean_subject = clean_subject[:SUBJECT_CHARS].rsplit(" ", 1)[0].rstrip() or clean_subject[:SUBJECT_CHARS]
+    clean_subject = " ".join(_collapse_repeats(clean_subject.replace(". ", ".\n"))[0].split())
     if clean_subject and clean_subject.lower() not in text[:300].lower():
         text = f"{clean_subject}.\n{text}" if text else clean_subject
     truncated = len(text) > MAX_CHARS
-    return Prepared(text=text[:MAX_CHARS], forwarded=forwarded, dropped_quote=dropped_quote, dropped_signature=dropped_signature, truncated=truncated)
+    return Prepared(
+        text=text[:MAX_CHARS],
+        forwarded=forwarded,
+        dropped_quote=dropped_quote,
+        dropped_signature=dropped_signature,
+        truncated=truncated,
+        collapsed=collapsed,
+        subject_cut=subject_cut,
+    )
+
+
+def _collapse_repeats(text: str) -> tuple[str, bool]:
+    """``text`` with each repeated line kept once (short lines at most :data:`SHORT_REPEATS` times)."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    collapsed = False
+    for line in text.split("\n"):
+        key = " ".join(line.lower().split())
+        if key:
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > (1 if len(key) >= REPEAT_MIN_CHARS else SHORT_REPEATS):
+                collapsed = True
+                continue
+        out.append(line)
+    return "\n".join(out), collapsed
 
 
 def _forward_split(text: str, subject: str) -> tuple[str, str] | None:

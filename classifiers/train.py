@@ -1,39 +1,65 @@
-"""Training the shipped model from the corpus, reproducibly (seeded).
+"""Training the shipped model from the corpus, reproducibly (seeded, deterministic solvers).
 
-Steps: prepare every text as in use; train the pipeline on the train split,
-keeping the epoch with the best dev macro-F1; fit a temperature on dev so
-probabilities are honest; choose the klacht label threshold and the
-register/review operating points on dev; store pipeline and meta.
+Steps: prepare every text as in use and lemmatise it once; score every writer
+with a model trained on the other writers (leave-one-writer-out); fit the
+temperature and choose the klacht label threshold and the register/review
+operating points on those out-of-fold scores, so they hold for writers the
+model has not seen; fit the shipped heads on the train and dev splits (the
+test split stays out, for the fixed-split report); store pipeline and meta.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import shutil
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from classifiers.classifier import DEFAULT_MODEL_DIR, SUBTYPE_PREFIX, Classifier, ModelMeta, model_input, model_text
-from classifiers.corpus import CORPUS_DIR, Example, load_corpus, split
-from classifiers.metrics import choose_thresholds, fit_temperature, report
+import numpy as np
+
+from classifiers.classifier import DEFAULT_MODEL_DIR, Classifier, ModelMeta, forced_review, model_input, model_text
+from classifiers.corpus import CORPUS_DIR, Example, load_corpus
+from classifiers.linear import SUBTYPE_BITS, FeatureMatrix, LinearHead
+from classifiers.lowo import FitPredict, calibrated, fit_temperature_logits, operating_points, out_of_fold
 from classifiers.records import LABELS
+from classifiers.segments import combine, segments
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.training import Example as SpacyExample
 
-__all__ = ["train_model", "corpus_digest", "MODEL_NAME"]
+__all__ = ["train_model", "corpus_digest", "MODEL_NAME", "Recipe", "Prepared", "prepare_corpus", "model_fit_predict"]
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "klachtwacht-nl"
-#: Share of dev complaints that must be auto-registered or sent to review (the issue asks 98%).
-CATCH = 0.985
-MODEL_VERSION_BASE = "2"  # 2: cue tokens as features
+#: Out-of-fold (leave-one-writer-out) log-probabilities of the corpus, stored beside the model.
+OOF_FILE = "lowo_logits.npy"
+MODEL_VERSION_BASE = "3"  # 3: hashed lemma and character n-grams, operating points from held-out writers
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The hyperparameters of the label head (chosen by leave-one-writer-out macro-F1)."""
+
+    c: float = 4.0
+    char_weight: float = 1.0
+    subtype_c: float = 8.0
+    segment_weight: float = 0.25
+    cue_boost: float = 3.0
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The corpus as the pipeline reads it: examples, their features, and which go to review regardless."""
+
+    examples: list[Example]
+    features: FeatureMatrix
+    forced: list[bool]
+    segment_features: FeatureMatrix  # every example's segments, in example order
+    segment_spans: list[tuple[int, int]]  # example -> its rows in segment_features
 
 
 def corpus_digest(directory: Path = CORPUS_DIR) -> str:
@@ -45,127 +71,103 @@ def corpus_digest(directory: Path = CORPUS_DIR) -> str:
     return digest.hexdigest()
 
 
-def _spacy_examples(nlp: Language, examples: Sequence[Example], target: str, subtypes: Sequence[str] = ()) -> list[SpacyExample]:
-    """spaCy examples whose cats are the labels (``target="label"``) or the sub-types."""
-    from spacy.training import Example as SpacyExample
+def prepare_corpus(nlp: Language, examples: list[Example]) -> Prepared:
+    """Prepare, lemmatise and featurise every example once."""
+    from classifiers.pipeline import doc_features, lemmatise
 
-    names = LABELS if target == "label" else subtypes
-    out: list[SpacyExample] = []
-    # nlp.update does not run the untrained components, so the lemmas the
-    # classifiers read are put on the training docs here, as in use
-    texts = _texts(examples)
-    docs = nlp.pipe(texts, disable=["textcat", "textcat_subtype"])
-    for ex, doc in zip(examples, docs):
-        gold = ex.label if target == "label" else SUBTYPE_PREFIX + ex.subtype
-        out.append(SpacyExample.from_dict(doc, {"cats": {name: float(name == gold) for name in names}}))
-    return out
+    prepared = [model_input(e.subject, e.body).text for e in examples]
+    docs = lemmatise(nlp, [model_text(t) for t in prepared])
+    pieces = [segments(t) for t in prepared]
+    spans, start = [], 0
+    for parts in pieces:
+        spans.append((start, start + len(parts)))
+        start += len(parts)
+    segment_docs = lemmatise(nlp, [piece for parts in pieces for piece in parts])
+    return Prepared(examples, doc_features(docs), [forced_review(t) for t in prepared], doc_features(segment_docs), spans)
 
 
-def _texts(examples: Sequence[Example]) -> list[str]:
-    """The texts the pipeline reads, exactly as in use."""
-    return [model_text(model_input(e.subject, e.body).text) for e in examples]
+def mixed_logits(data: Prepared, head: LinearHead, rows: Sequence[int], weight: float) -> np.ndarray:
+    """Log-probabilities (LABELS order) of ``rows``, each mixed with its most complaint-like segment as in use."""
+    from classifiers.pipeline import softmax
+
+    order = [head.classes.index(label) for label in LABELS]
+    probs = softmax(head.logits(data.features.rows(rows)))[:, order]
+    segment_rows = [j for i in rows for j in range(*data.segment_spans[i])]
+    segment_probs = softmax(head.logits(data.segment_features.rows(segment_rows)))[:, order] if segment_rows and weight > 0 else np.zeros((0, len(LABELS)))
+    out = np.zeros_like(probs)
+    at = 0
+    for k, i in enumerate(rows):
+        count = data.segment_spans[i][1] - data.segment_spans[i][0]
+        out[k], _ = combine(probs[k], segment_probs[at : at + count], weight)
+        at += count
+    return np.asarray(np.log(np.maximum(out, 1e-12)))
+
+
+def model_fit_predict(data: Prepared, recipe: Recipe) -> FitPredict:
+    """The (train, test) -> logits function of the model's recipe, for :func:`out_of_fold`."""
+    labels = [e.label for e in data.examples]
+
+    def fit_predict(train: Sequence[int], test: Sequence[int]) -> np.ndarray:
+        head = LinearHead.fit(data.features.rows(train), [labels[i] for i in train], c=recipe.c, char_weight=recipe.char_weight, cue_boost=recipe.cue_boost)
+        return mixed_logits(data, head, test, recipe.segment_weight)
+
+    return fit_predict
 
 
 def train_model(
     output: Path = DEFAULT_MODEL_DIR,
     *,
-    architecture: str = "lemma-bow",
     seed: int = 7,
-    epochs: int = 20,
-    dropout: float = 0.2,
+    recipe: Recipe | None = None,
     corpus_dir: Path = CORPUS_DIR,
+    progress: bool = True,
 ) -> tuple[Classifier, str]:
-    """Train, calibrate, choose thresholds and save to ``output``; return the model and a short summary."""
-    from spacy.pipeline import Lemmatizer, TextCategorizer
-    from spacy.util import minibatch
-    from thinc.api import compounding, fix_random_seed
+    """Train, calibrate on held-out writers, choose thresholds and save to ``output``; return the model and a summary."""
+    from classifiers.pipeline import ARCHITECTURE, build_nlp, set_heads
 
-    from classifiers.pipeline import build_nlp
-
-    fix_random_seed(seed)
-    rng = random.Random(seed)
+    recipe = recipe or Recipe()
+    nlp = build_nlp()
     examples = load_corpus(corpus_dir)
-    parts = split(examples)
-    train, dev = parts["train"], parts["dev"]
-    subtypes = sorted({SUBTYPE_PREFIX + e.subtype for e in examples})
+    data = prepare_corpus(nlp, examples)
+    truth = [e.label for e in examples]
+    writers = sorted({e.writer for e in examples})
+    if len(writers) < 2:
+        raise ValueError(f"training needs at least two writers (corpus files) in {corpus_dir} to calibrate on held-out writers")
 
-    nlp = build_nlp(architecture)
-    textcat, textcat_subtype, lemmatizer = nlp.get_pipe("textcat"), nlp.get_pipe("textcat_subtype"), nlp.get_pipe("lemmatizer")
-    assert isinstance(textcat, TextCategorizer) and isinstance(textcat_subtype, TextCategorizer) and isinstance(lemmatizer, Lemmatizer)
-    for label in LABELS:
-        textcat.add_label(label)
-    for sub in subtypes:
-        textcat_subtype.add_label(sub)
-    lemmatizer.initialize(nlp=nlp)
-    label_examples = _spacy_examples(nlp, train, "label")
-    subtype_examples = _spacy_examples(nlp, train, "subtype", subtypes)
-    textcat.initialize(lambda: label_examples, nlp=nlp, labels=list(LABELS))
-    textcat_subtype.initialize(lambda: subtype_examples, nlp=nlp, labels=subtypes)
-    optimizer = nlp.create_optimizer()  # type: ignore[no-untyped-call]
-    dev_texts, dev_truth = _texts(dev), [e.label for e in dev]
+    oof = out_of_fold(examples, model_fit_predict(data, recipe), "train", progress)
+    temperature = fit_temperature_logits(oof, [LABELS.index(t) for t in truth])
+    register_at, review_at, label_at = operating_points(calibrated(oof, temperature), truth, data.forced)
 
-    best_f1, best_bytes, best_epoch = -1.0, nlp.to_bytes(), 0
-    for epoch in range(1, epochs + 1):
-        order = list(range(len(label_examples)))
-        rng.shuffle(order)
-        losses: dict[str, float] = {}
-        for batch in minibatch(order, size=compounding(4.0, 32.0, 1.001)):  # type: ignore[no-untyped-call]
-            nlp.update([label_examples[i] for i in batch], drop=dropout, sgd=optimizer, losses=losses, exclude=["textcat_subtype"])
-            nlp.update([subtype_examples[i] for i in batch], drop=dropout, sgd=optimizer, losses=losses, exclude=["textcat"])
-        predicted = [max(LABELS, key=lambda label: doc.cats[label]) for doc in nlp.pipe(dev_texts, disable=["textcat_subtype"])]
-        f1 = report("dev", dev_truth, predicted).macro_f1
-        log.info("epoch %d: loss %.3f, dev macro-F1 %.3f", epoch, losses.get("textcat", 0.0), f1)
-        if f1 > best_f1:
-            best_f1, best_bytes, best_epoch = f1, nlp.to_bytes(), epoch
-    nlp.from_bytes(best_bytes)
+    fit_rows = [i for i, e in enumerate(examples) if e.split != "test"]
+    label_head = LinearHead.fit(data.features.rows(fit_rows), [truth[i] for i in fit_rows], c=recipe.c, char_weight=recipe.char_weight, cue_boost=recipe.cue_boost, seed=seed)
+    subtype_head = LinearHead.fit(
+        data.features.rows(fit_rows), [examples[i].subtype for i in fit_rows], c=recipe.subtype_c, chars=False, fold_bits=SUBTYPE_BITS, balanced=False, seed=seed
+    )
+    set_heads(nlp, label_head, subtype_head)
 
-    raw_rows = [[float(doc.cats[label]) for label in LABELS] for doc in nlp.pipe(dev_texts, disable=["textcat_subtype"])]
-    temperature = fit_temperature(raw_rows, [LABELS.index(t) for t in dev_truth])
     digest = corpus_digest(corpus_dir)
-    provisional = ModelMeta(
+    meta = ModelMeta(
         name=MODEL_NAME,
-        version=f"{MODEL_VERSION_BASE}.{date.today():%Y%m%d}+{digest[:8]}",
-        architecture=architecture,
+        version=f"{MODEL_VERSION_BASE}+{digest[:8]}",
+        architecture=ARCHITECTURE,
         temperature=temperature,
-        register_threshold=0.9,
-        review_threshold=0.1,
-        klacht_label_threshold=0.5,
+        register_threshold=register_at,
+        review_threshold=review_at,
+        klacht_label_threshold=label_at,
         corpus_sha256=digest,
         seed=seed,
+        segment_weight=recipe.segment_weight,
     )
-    model = Classifier(nlp, provisional)
-    # the operating points are chosen on exactly what the worker computes (incl. empty and foreign mail)
-    dev_scores = [c.scores for c in model.classify_many((e.subject, e.body, (), 0) for e in dev)]
-    p_klacht = [s["klacht"] for s in dev_scores]
-    register_at, review_at = choose_thresholds(dev_truth, p_klacht, catch=CATCH)
-    label_threshold = _choose_label_threshold(dev_truth, dev_scores)
-    meta = ModelMeta(**{**provisional.__dict__, "register_threshold": register_at, "review_threshold": review_at, "klacht_label_threshold": label_threshold})
-
     if output.exists():
         shutil.rmtree(output)
     output.mkdir(parents=True)
     nlp.to_disk(output / "pipeline")
     meta.save(output / "meta.json")
+    with open(output / OOF_FILE, "wb") as handle:  # the leave-one-writer-out scores, for 'klachtwacht evaluate'
+        np.save(handle, oof.astype(np.float32), allow_pickle=False)
     summary = (
-        f"trained {meta.model_id} ({architecture}) on {len(train)} messages, best epoch {best_epoch} "
-        f"(dev macro-F1 {best_f1:.3f}); temperature {temperature:.2f}; klacht label threshold {label_threshold:.3f}; "
+        f"trained {meta.model_id} ({ARCHITECTURE}, C={recipe.c}, segment weight {recipe.segment_weight}) on {len(fit_rows)} messages of {len(writers)} writers; "
+        f"from leave-one-writer-out scores: temperature {temperature:.2f}, klacht label threshold {label_at:.2f}, "
         f"register at {register_at:.3f}, review from {review_at:.3f}"
     )
     return Classifier(nlp, meta), summary
-
-
-def _choose_label_threshold(truth: Sequence[str], scores: Sequence[dict[str, float]]) -> float:
-    """The klacht threshold with the best dev macro-F1 among those keeping klacht recall >= 0.96."""
-    best_t, best_f1 = 0.5, -1.0
-    for step in range(10, 71):
-        t = step / 100
-
-        def label(s: dict[str, float]) -> str:
-            return "klacht" if s["klacht"] >= t else max(("beleidsvraag", "overig"), key=lambda k: s[k])
-
-        rep = report("dev", truth, [label(s) for s in scores])
-        if rep.per_class["klacht"][1] >= 0.96 and rep.macro_f1 > best_f1:
-            best_t, best_f1 = t, rep.macro_f1
-    if best_f1 < 0:  # recall target out of reach: favour recall
-        return 0.2
-    return best_t

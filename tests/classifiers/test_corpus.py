@@ -204,3 +204,35 @@ def test_a_record_with_an_empty_id_is_refused() -> None:
 def test_text_before_the_first_record_is_refused() -> None:
     with pytest.raises(CorpusError, match="kapot.txt"):
         parse_corpus_text("label: klacht\n---\nverdwaalde tekst\n\n" + GOOD, "kapot.txt")
+
+
+# -- writers and new writers' files ----------------------------------------------------
+
+
+def test_every_corpus_file_is_one_writer(corpus: list[Example]) -> None:
+    from classifiers.corpus import by_writer
+
+    writers = by_writer(corpus)
+    assert set(writers) == {p.stem for p in CORPUS_DIR.glob("*.txt")}
+    assert all(e.writer == Path(e.source).stem for e in corpus)
+
+
+def test_a_new_writers_file_is_added_without_its_malformed_records(tmp_path: Path) -> None:
+    from classifiers.corpus import add_writer_file
+
+    corpus_dir = tmp_path / "corpus"
+    corpus_dir.mkdir()
+    (corpus_dir / "oud.txt").write_text(GOOD, encoding="utf-8")
+    broken = GOOD.replace("t-0001", "n-0001").replace("t-0002", "n-0002").replace("vier keer", "zes keer").replace("OZB", "hondenbelasting")
+    broken += "\n### id: n-0003\nlabel: klacht\nsubject: geen scheiding\nDit record mist zijn kopregels en de streepjes.\n"
+    broken += "\n### id: n-0004\nlabel: ruzie\nsubtype: x\nvoice: x\ntopic: x\nlang: nl\nfrom: x\nsubject: x\n---\nOnbekend label.\n"
+    broken += "\n### id: t-0001\nlabel: overig\nsubtype: overig\nvoice: x\ntopic: x\nlang: nl\nfrom: x\nsubject: x\n---\nEen id die al bestaat.\n"
+    broken += GOOD.split("### id: t-0002")[1].join(["\n### id: n-0005", ""])  # the text of t-0002 again
+    source = tmp_path / "w-nieuw.txt"
+    source.write_text(broken, encoding="utf-8")
+    intake = add_writer_file(source, corpus_dir)
+    assert intake.writer == "w-nieuw"
+    assert intake.kept == 2
+    assert [problem.split(":")[0] for problem in intake.dropped] == ["n-0003", "n-0004", "t-0001", "n-0005"]
+    added = load_corpus(corpus_dir)
+    assert sorted(e.id for e in added if e.writer == "w-nieuw") == ["n-0001", "n-0002"]

@@ -67,3 +67,36 @@ def test_a_guess_is_a_frozen_value() -> None:
     guess = detect_language(SAMPLES["nl"])
     with pytest.raises(AttributeError):
         guess.language = "en"  # type: ignore[misc]
+
+
+# -- languages and dialects close to Dutch ---------------------------------------------
+
+CLOSE_VARIETIES = {
+    "af": "Goeie dag, ek het nou al drie keer na die munisipaliteit gebel oor my aansoek, maar niemand het my teruggebel nie. Ek is baie ontevrede en wil asseblief weet wat julle gaan doen.",
+    "fy": "Goeie, ik haw no al trije kear belle oer myn oanfraach, mar gjinien fan de gemeente hat my weromskille. Wy binne tige teloarsteld en ik wol graach witte wat jimme dêr oan dwaan.",
+    "li": "Hallo, ich höb al drie kieër gebeld euver mien aanvraog mer gein mins vaan de gemeinte haet miech trökgebeld. Veer zien ouch neet blij dao mit en ich wil weite wat geer noe doet.",
+    "vls": "Allee, kheb al drie keer gebeld voor mijn aanvraag moa niemand ee ulder teruggebeld. Ge moet da toch ni zo doen, awel, ik zyn da efkes beu en ge goa dat seffens oplossen zeker.",
+}
+STAYS_DUTCH = {
+    "nl": "Geachte heer, mevrouw, ik heb al drie keer gebeld over mijn aanvraag voor een parkeervergunning en niemand belt mij terug. Ik vind dit niet netjes en wil graag weten wat u gaat doen.",
+    "nl-be": "Geachte mevrouw de schepen, ik heb reeds driemaal telefonisch contact opgenomen met het stadsbestuur over mijn aanvraag, maar ik heb nog steeds geen antwoord ontvangen. Graag had ik vernomen wanneer mijn dossier behandeld wordt.",
+    "nl-laaggeletterd": "hallo ik heb al 4 keer gebelt over me uitkering die is nie gestort en elke keer zegge ze we belle u terug maar er belt nooit iemant terug ik wil dat de wethouder hier naar kijkt",
+}
+
+
+@pytest.mark.parametrize(("language", "text"), CLOSE_VARIETIES.items(), ids=CLOSE_VARIETIES.keys())
+def test_a_language_or_dialect_close_to_dutch_is_recognised(language: str, text: str) -> None:
+    assert detect_language(text).language == language
+
+
+@pytest.mark.parametrize("text", STAYS_DUTCH.values(), ids=STAYS_DUTCH.keys())
+def test_standard_and_belgian_standard_dutch_and_misspelled_dutch_stay_dutch(text: str) -> None:
+    assert detect_language(text).language == "nl"
+
+
+def test_an_english_complaint_stays_english() -> None:
+    assert detect_language("I have been waiting for an answer from the municipality for three months and nobody replies to my emails.").language == "en"
+
+
+def test_a_german_complaint_is_not_taken_for_limburgish() -> None:
+    assert detect_language("Ich habe dreimal angerufen und niemand hat mich zurückgerufen. Ich bin sehr enttäuscht von der Gemeinde.").language == "de"

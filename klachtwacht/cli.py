@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from klachtwacht.config import Config, load_config
-from klachtwacht.errors import ConfigError, KlachtwachtError, UsageError
+from klachtwacht.errors import ConfigError, DatabaseUnavailable, KlachtwachtError, UsageError
 from klachtwacht.explain import database_error, database_target, is_database_error
 from klachtwacht.logsetup import LOG_FORMATS, configure_logging
 
@@ -152,7 +152,7 @@ def _ingest_once(args: argparse.Namespace, config: Config) -> int:
         with observer:
             summary = run_ingest_once(app, threads=args.threads, processes=args.processes)
     except Exception as exc:
-        if not is_database_error(exc):
+        if not (is_database_error(exc) or isinstance(exc, DatabaseUnavailable)):
             raise
         if args.debug:
             log.exception("the database failed during the pass")

@@ -86,10 +86,13 @@ class JsonFormatter(logging.Formatter):
 
 
 class RetryDigest(logging.Filter):
-    """Folds dramatiq's "failed with unhandled exception" + "Retrying message" into one line.
+    """Keeps dramatiq's own failure and retry lines from doubling ours.
 
-    The failure of a retryable error is held back (per worker thread) and told
-    with the retry that follows it: the reason and the next attempt, once.
+    A passing error is told once, by the actor wrapper (``App._retrying``:
+    the reason and the next attempt), so dramatiq's traceback of it and its
+    "Retrying message" line are dropped. A bug is told once as "failed, not
+    retried" with its one-line error; the retry middleware's line after it
+    is dropped too.
     """
 
     def __init__(self) -> None:
@@ -105,22 +108,19 @@ class RetryDigest(logging.Filter):
             retryable = isinstance(exc, RetryableError)
             self._held.reason = (subject, str(exc), retryable)
             if retryable:
-                return False  # told once, with the retry that follows
+                return False  # told once, by the actor wrapper
             record.msg, record.args = "%s: failed, not retried", (subject,)
             return True
         if record.name.startswith("dramatiq.middleware.retries"):
             held = getattr(self._held, "reason", None)
             self._held.reason = None
             if held is not None and not held[2]:
-                return False  # the failure was logged already; no retry is the point of it
-            subject, reason = (held[0], held[1]) if held else ("a task", "")
-            if record.msg.startswith("Retrying message") and isinstance(record.args, tuple) and len(record.args) == 2:
-                delay = record.args[1]
-                seconds = delay / 1000 if isinstance(delay, (int, float)) else 0.0
-                record.msg, record.args = "%s: %s; next attempt in %.0f s", (subject, reason or "failed", seconds)
-                record.levelno, record.levelname = logging.WARNING, "WARNING"
-            elif record.msg.startswith("Retries exceeded"):
-                record.msg, record.args = "%s: %s; retries exhausted, the sweeper will try again later", (subject, reason or "failed")
+                return False  # the bug was told already; that it is not retried is the point of it
+            if record.msg.startswith("Retries exceeded"):
+                subject, reason = (held[0], held[1]) if held else ("a task", "failed")
+                record.msg, record.args = "%s: %s; retries exhausted, the sweeper will try again later", (subject, reason)
+                return True
+            return False  # "Retrying message ...": the actor wrapper told it
         return True
 
 

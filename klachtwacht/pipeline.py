@@ -202,7 +202,7 @@ def advance(sessions: sessionmaker[Session], services: Services, message_pk: int
         except Exception as exc:
             if is_transient(exc):  # the database blinked: not the message's fault, never a reason to give up
                 _note_retry(sessions, message_pk, state, f"database: {type(exc).__name__}", services, give_up=False)
-                raise DatabaseUnavailable(f"message {message_pk}: transient database error in step {state or '?'}: {type(exc).__name__}") from exc
+                raise DatabaseUnavailable(f"database unavailable in step {state or 'loading'} ({type(exc).__name__})") from exc
             # a bug or bad data: never lose the message, park it
             log.exception("message %d: step %s failed", message_pk, state)
             _note_failure(sessions, message_pk, state, f"{type(exc).__name__}: {exc}", services, retryable=False)
@@ -233,13 +233,16 @@ def _advance_batch(sessions: sessionmaker[Session], services: Services, message_
                     .where(Message.state == state, Message.id >= message_pk).order_by(Message.id).limit(BATCH_SIZE)
                 )
             )
+            pks = [m.id for m in messages]  # read before the rollback below expires them
             try:
                 results = batch([StepContext(session, m, sessions, services) for m in messages])
             finally:
                 session.rollback()
-        commit_many(sessions, [(m.id, state, r) for m, r in zip(messages, results)], services.actor)
+        commit_many(sessions, [(pk, state, r) for pk, r in zip(pks, results)], services.actor)
     except Exception as exc:
-        log.info("message %d: batch step failed (%s); going on one message at a time", message_pk, type(exc).__name__)
+        # a database away is told by the one-message path that follows, with its retry
+        (log.debug if is_transient(exc) else log.info)(
+            "message %d: batch step failed (%s); going on one message at a time", message_pk, type(exc).__name__)
         return False
     return True
 
@@ -278,7 +281,8 @@ def _note_retry(sessions: sessionmaker[Session], message_pk: int, state: str, er
     With ``give_up`` the message is parked after :data:`MAX_ATTEMPTS`; a
     database outage never counts towards that.
     """
-    log.warning("message %d: step %s will be retried: %s", message_pk, state or "?", error[:300])
+    # the caller (the actor wrapper) tells the retry with its next attempt, once
+    log.debug("message %d: step %s will be retried: %s", message_pk, state or "?", error[:300])
     if not state:
         return
     try:

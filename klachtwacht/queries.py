@@ -100,6 +100,7 @@ def waiting(sessions: sessionmaker[Session], rows: list[dict[str, Any]], *, stuc
     from datetime import datetime, timedelta
 
     from klachtwacht.db.models import FINAL_STATES, Effect, utcnow
+    from klachtwacht.effects import OPEN
 
     pending = [row for row in rows if row["state"] not in FINAL_STATES]
     if not pending:
@@ -108,8 +109,8 @@ def waiting(sessions: sessionmaker[Session], rows: list[dict[str, Any]], *, stuc
     with sessions() as session:
         found = session.execute(
             select(Effect.message_pk, Effect.effect, Effect.attempts).where(
-                Effect.message_pk.in_([row["id"] for row in pending]), Effect.status == "started"
-            )
+                Effect.message_pk.in_([row["id"] for row in pending]), Effect.status.in_(OPEN)
+            ).order_by(Effect.id)
         )
         for pk, effect, attempts in found:
             open_effects.setdefault(pk, []).append((effect, attempts))
@@ -119,7 +120,7 @@ def waiting(sessions: sessionmaker[Session], rows: list[dict[str, Any]], *, stuc
         parts = []
         effects = open_effects.get(row["id"], [])
         if effects:
-            parts.append("waits for " + ", ".join(f"{EFFECT_NAMES.get(e, e)} ({n} tries)" for e, n in effects))
+            parts.append("waits for " + ", ".join(EFFECT_NAMES.get(e, e) + (f" ({n} tries)" if n else "") for e, n in effects))
         if row["attempts"]:
             parts.append(f"{row['attempts']} failed attempts, last error: {(row['last_error'] or '-')[:160]}")
         if not parts:

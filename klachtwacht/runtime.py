@@ -143,7 +143,7 @@ class App:
                 raise
             planned = self.min_retry_backoff_ms * 2 ** min(retries, 20)
             delay_ms = int(min(MAX_RETRY_BACKOFF_MS, max(planned, (exc.retry_after or 0) * 1000)))
-            log.warning("%s: %s; retry %d in %.1f s", what, exc, retries + 1, delay_ms / 1000)
+            log.warning("%s: %s; retry %d, next attempt in %.0f s", what, exc, retries + 1, delay_ms / 1000)
             raise dramatiq.Retry(str(exc), delay=delay_ms) from exc
 
     def enqueue(self, message_pks: list[int]) -> None:

@@ -37,19 +37,22 @@ def test_an_error_is_one_line_without_its_traceback_unless_debug(captured: io.St
 
 
 def _dramatiq_retry(reason: Exception) -> None:
+    """What a worker thread logs around a retried ``kw.advance(42)``: our wrapper's line, then dramatiq's."""
+    logging.getLogger("klachtwacht.runtime").warning("message 42: %s; retry 1, next attempt in 4 s", reason)
     try:
         raise reason
     except Exception:
         logging.getLogger("dramatiq.worker.WorkerThread").error(
             "Failed to process message %s with unhandled exception.", "kw.advance(42)", exc_info=True)
-    logging.getLogger("dramatiq.middleware.retries.Retries").info("Retrying message %r in %d milliseconds.", "5f0c-uuid", 4000)
+    retries = logging.getLogger("dramatiq.middleware.retries.Retries")
+    retries.warning("Retrying message %r in %d milliseconds.", "5f0c-uuid", 4000)  # whatever its level
 
 
 def test_a_retry_is_told_once_with_its_reason_and_next_attempt(captured: io.StringIO) -> None:
     _dramatiq_retry(NoticeUnavailable("SMTP server answered 451: try again later"))
     lines = captured.getvalue().splitlines()
     assert len(lines) == 1
-    assert "message 42: SMTP server answered 451: try again later; next attempt in 4 s" in lines[0]
+    assert "message 42: SMTP server answered 451: try again later; retry 1, next attempt in 4 s" in lines[0]
     assert "Traceback" not in lines[0]
 
 

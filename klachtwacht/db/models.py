@@ -39,6 +39,12 @@ __all__ = [
     "RegisterEntry",
     "Effect",
     "NoticeQuota",
+    "User",
+    "UserMailbox",
+    "WebSession",
+    "AuditEntry",
+    "ReviewDecision",
+    "Sample",
     "MessageState",
     "FINAL_STATES",
     "utcnow",
@@ -256,3 +262,106 @@ class NoticeQuota(Base):
     recipient: Mapped[str] = mapped_column(String(320), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- the review app (migration 0006_review) ---------------------------------
+
+
+class User(Base):
+    """An account of the review app: a local password (argon2) or an OpenID Connect identity (tid + oid)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # secretaris | coordinator | beheerder
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    oidc_tid: Mapped[str | None] = mapped_column(String(100))
+    oidc_oid: Mapped[str | None] = mapped_column(String(100))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("oidc_tid", "oidc_oid", name="uq_users_oidc"),)
+
+
+class UserMailbox(Base):
+    """A mailbox (by its configured name) whose messages a secretaris may see and decide."""
+
+    __tablename__ = "user_mailboxes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class WebSession(Base):
+    """A server-side session: the cookie holds only ``id`` (random); revoked by setting ``revoked_at``."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    origin: Mapped[str | None] = mapped_column(String(100))
+
+
+class AuditEntry(Base):
+    """Append-only audit log (BIO 8.15): who did what to which object, with what result, from where."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[intpk]
+    at: Mapped[tz_datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))  # a user name, "anonymous" or "system"
+    action: Mapped[str] = mapped_column(String(60))  # e.g. sign-in, sign-in-failed, view-message, decide, undo
+    object: Mapped[str | None] = mapped_column(String(200))  # e.g. "message 12", "user ria"
+    result: Mapped[str] = mapped_column(String(40))  # ok | denied | not-found | invalid | conflict
+    origin: Mapped[str | None] = mapped_column(String(100))  # the client address
+    detail: Mapped[str | None] = mapped_column(Text)  # never a body, a BSN or an address
+
+
+class ReviewDecision(Base):
+    """A person's decision on a message, with the model's prediction beside it: the measure of the model in production.
+
+    ``source`` is ``review`` (a message the model sent to review), ``steekproef``
+    (a sampled automatic decision, confirmed or corrected) or ``correction``
+    (an automatic decision corrected afterwards). ``undone_at`` marks a
+    decision taken back while its effects were still planned.
+    """
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[intpk]
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))
+    predicted_label: Mapped[str | None] = mapped_column(String(20))
+    predicted_subtype: Mapped[str | None] = mapped_column(String(40))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str | None] = mapped_column(String(100))
+    final_label: Mapped[str] = mapped_column(String(20))  # klacht | beleidsvraag | overig
+    final_subtype: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    answerer: Mapped[str | None] = mapped_column(String(200))  # beleidsvraag: who answers
+    previous_state: Mapped[str | None] = mapped_column(String(20))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Sample(Base):
+    """An automatic decision drawn for the steekproef: the coordinator confirms or corrects it."""
+
+    __tablename__ = "samples"
+
+    id: Mapped[intpk]
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    week: Mapped[str] = mapped_column(String(10))  # ISO week, e.g. 2026-W49
+    drawn_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("review_decisions.id"))

@@ -455,6 +455,7 @@ def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: thread
                 supervisor.add(f"watch-{mailbox.name}:{folder}", lambda m=mailbox, f=folder: watch_folder(app, m, f, stop))  # type: ignore[misc]
     if "schedule" in parts:
         supervisor.add("sweeper", lambda: _sweep_forever(app, stop))
+        supervisor.add("nightly", lambda: _reconcile_nightly(app, stop))
     log.info("klachtwacht running: %s", ", ".join(parts))
     try:
         while not stop.wait(0.5):
@@ -476,6 +477,25 @@ def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: thread
 def _worker_alive(worker: dramatiq.Worker) -> bool:
     threads = [*worker.workers, *worker.consumers.values()]
     return all(t.is_alive() for t in threads)
+
+
+def _reconcile_nightly(app: App, stop: threading.Event, every: float = 60.0) -> None:
+    """The nightly reconciliation: each tick runs the nights that are due (see klachtwacht.reconcile.schedule).
+
+    The scheduler's lease and its claim per night keep two hosts (or a
+    restart) from running a night twice; a night missed while klachtwacht
+    was down is caught up at the first tick after it comes back.
+    """
+    from klachtwacht.reconcile.schedule import NightlyScheduler
+
+    scheduler = NightlyScheduler(app)
+    while not stop.is_set():
+        try:
+            with database_errors("nightly reconciliation"):
+                scheduler.tick()
+        except DatabaseUnavailable as exc:
+            log.warning("%s; next try in %.0f s", exc, every)
+        stop.wait(every)
 
 
 def _sweep_forever(app: App, stop: threading.Event, every: float = 60.0) -> None:

@@ -13,6 +13,7 @@ from support.labels import HeaderLabels
 from klachtwacht.reconcile.findings import Report
 from klachtwacht.reconcile.models import ReconcileRun
 from klachtwacht.reconcile.schedule import CATCH_UP_DAYS, NightlyScheduler, due_days
+from rules.deadlines import AMSTERDAM
 
 AT = time(2, 30)
 #: 3 December 2026, 03:00 in Amsterdam (CET, UTC+1).
@@ -104,4 +105,30 @@ def test_a_night_that_could_not_run_is_tried_again_at_the_next_tick(setup: Any) 
         assert scheduler.tick(NIGHT) == []
         assert attempts == [date(2026, 12, 2), date(2026, 12, 2)]
     finally:
+        app.close()
+
+
+def test_the_running_service_reconciles_last_night_by_itself_and_writes_the_report(setup: Any) -> None:
+    from klachtwacht.runtime import run_service
+
+    setup.extra = '[reconcile]\nat = "00:00"\n'  # last night is always due
+    app = setup.app(HeaderLabels())
+    stop = threading.Event()
+    service = threading.Thread(target=run_service, args=(app, ("worker", "schedule")), kwargs={"threads": 2, "stop": stop}, daemon=True)
+    service.start()
+    try:
+        deadline = clock.monotonic() + 90
+        row = None
+        while clock.monotonic() < deadline and row is None:
+            with app.sessions() as session:
+                row = session.scalars(select(ReconcileRun).where(ReconcileRun.finished_at.is_not(None))).first()
+            clock.sleep(0.5)
+        assert row is not None, "the service did not reconcile last night"
+        assert row.day == datetime.now(timezone.utc).astimezone(AMSTERDAM).date() - timedelta(days=1)
+        assert row.exit_code in (0, 1) and row.findings is not None
+        reports = list((setup.tmp_path / "reports").glob("*.html"))
+        assert reports, "no report written"
+    finally:
+        stop.set()
+        service.join(timeout=30)
         app.close()

@@ -203,6 +203,13 @@ class ReconcileConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """``[metrics]``: where the running service serves Prometheus ``/metrics`` ("host:port"; empty: not served)."""
+
+    listen: str = ""
+
+
+@dataclass(frozen=True)
 class ArchiveConfig:
     """A mailbox that gets a copy of every letter (an envelope Bcc in the same SMTP transaction).
 
@@ -231,6 +238,7 @@ class Config:
     rules: RulesConfig = RulesConfig()
     reconcile: ReconcileConfig = ReconcileConfig()
     archive: ArchiveConfig | None = None
+    metrics: MetricsConfig = MetricsConfig()
 
     def organisation(self, name: str) -> OrganisationConfig:
         """The organisation called ``name``; a default one when none is configured."""
@@ -408,7 +416,7 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
-            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive")
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive", "metrics")
         )
         mailboxes_data = top.get("mailboxes", [])
         if not isinstance(mailboxes_data, list):
@@ -441,7 +449,16 @@ class _Reader:
             mailboxes=mailboxes,
             reconcile=self.reconcile(top.get("reconcile")),
             archive=self.archive(top["archive"]) if "archive" in top else None,
+            metrics=self.metrics(top.get("metrics")),
         )
+
+    def metrics(self, data: Any) -> MetricsConfig:
+        table = self.table(data, "metrics", ("listen",))
+        listen = self.get(table, "metrics.listen", "listen", str, "")
+        host, _, port = listen.rpartition(":")
+        if listen and not (host and port.isdigit() and 0 < int(port) < 65536):
+            raise self.fail("metrics.listen", f"must be host:port such as \"127.0.0.1:9464\", not {listen!r}")
+        return MetricsConfig(listen=listen)
 
     def archive(self, data: Any) -> ArchiveConfig:
         table = self.table(data, "archive", ("address", "folder", "delivery_grace", "imap"))

@@ -25,6 +25,7 @@ from ingest.identity import Identity, identify, sha256_hex
 from ingest.imap import FetchedMessage
 from ingest.matching import Carrier, Match, match_batch
 from klachtwacht.db.models import FolderCursor, Message, MessageState, RawBlob, Sighting, Transition, utcnow
+from klachtwacht.metrics import counters
 from klachtwacht.states import record_transition
 from rules import Action
 
@@ -136,6 +137,7 @@ class DatabaseSink:
         with self.sessions.begin() as session:
             created, seen, again = self._store_all(session, folder, cursor.uidvalidity, messages)
             self._save_cursor(session, folder, cursor)
+        counters.FETCHED.labels(mailbox=self.mailbox).inc(len(messages))
         self.seen_again += again
         new_messages = [pk for pk, _, _ in created]
         to_do = new_messages

@@ -33,6 +33,7 @@ from klachtwacht.db.models import FINAL_STATES, Message, MessageState, Transitio
 from klachtwacht.db.transient import is_transient
 from klachtwacht.errors import DatabaseUnavailable, KlachtwachtError, ParseError, RetryableError
 from klachtwacht.intake import load_raw
+from klachtwacht.metrics import counters
 from klachtwacht.states import record_transition
 
 if TYPE_CHECKING:
@@ -205,9 +206,12 @@ def advance(sessions: sessionmaker[Session], services: Services, message_pk: int
                 raise DatabaseUnavailable(f"database unavailable in step {state or 'loading'} ({type(exc).__name__})") from exc
             # a bug or bad data: never lose the message, park it
             log.exception("message %d: step %s failed", message_pk, state)
+            counters.ERRORS.labels(stage=state).inc()
             _note_failure(sessions, message_pk, state, f"{type(exc).__name__}: {exc}", services, retryable=False)
             return S.FAILED
-        if not committed:
+        if committed:
+            counters.TRANSITIONS.labels(to_state=result.to_state).inc()
+        else:
             log.info("message %d: moved on by another worker while in %s", message_pk, state)
 
 
@@ -238,7 +242,10 @@ def _advance_batch(sessions: sessionmaker[Session], services: Services, message_
                 results = batch([StepContext(session, m, sessions, services) for m in messages])
             finally:
                 session.rollback()
-        commit_many(sessions, [(pk, state, r) for pk, r in zip(pks, results)], services.actor)
+        stored = set(commit_many(sessions, [(pk, state, r) for pk, r in zip(pks, results)], services.actor))
+        for pk, r in zip(pks, results):
+            if pk in stored:
+                counters.TRANSITIONS.labels(to_state=r.to_state).inc()
     except Exception as exc:
         # a database away is told by the one-message path that follows, with its retry
         (log.debug if is_transient(exc) else log.info)(
@@ -283,6 +290,7 @@ def _note_retry(sessions: sessionmaker[Session], message_pk: int, state: str, er
     """
     # the caller (the actor wrapper) tells the retry with its next attempt, once
     log.debug("message %d: step %s will be retried: %s", message_pk, state or "?", error[:300])
+    counters.ERRORS.labels(stage=state or "load").inc()
     if not state:
         return
     try:

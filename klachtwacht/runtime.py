@@ -448,6 +448,11 @@ def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: thread
         children = start_worker_processes(app, processes - 1, threads) if processes > 1 else []
     elif app.config.broker.url.startswith("memory://"):
         log.warning("the memory:// broker only works inside one process: run 'klachtwacht run' or configure Redis/RabbitMQ")
+    metrics = None
+    if app.config.metrics.listen:
+        from klachtwacht.metrics.server import MetricsServer
+
+        metrics = MetricsServer(app.sessions, app.config.metrics.listen).start()
     supervisor = Supervisor(stop)
     if "watch" in parts:
         for mailbox in app.config.mailboxes:
@@ -467,6 +472,8 @@ def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: thread
                 worker.start()
     finally:
         stop.set()
+        if metrics is not None:
+            metrics.close()
         stop_worker_processes(children)
         supervisor.join(timeout=10)
         if worker is not None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from klachtwacht.metrics import counters
 from klachtwacht.metrics.collector import DatabaseCollector
 
-__all__ = ["CONTENT_TYPE_LATEST", "exposition", "counters"]
+__all__ = ["CONTENT_TYPE_LATEST", "REGISTRY", "exposition", "counters"]
 
 
 def exposition(sessions: sessionmaker[Session]) -> bytes:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from klachtwacht.config import OrganisationConfig
+from klachtwacht.metrics import counters
 from klachtwacht.notices.mailer import OutgoingMail
 from klachtwacht.notices.render import NoticeRenderer
 from klachtwacht.perform.base import Job
@@ -68,6 +69,7 @@ class LetterPerformer:
     def perform(self, job: Job) -> str | None:
         mail = self.letter(job)
         self.mailer.send(mail)
+        counters.NOTICES.labels(kind=str(job.kind)).inc()
         return mail.message_id
 
     def record(self, session: Session, job: Job, ref: str | None) -> None:

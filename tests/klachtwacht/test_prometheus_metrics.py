@@ -13,9 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from support.labels import HeaderLabels
 from support.mail import make_mail
 
-from klachtwacht.metrics import exposition
+from klachtwacht.metrics import REGISTRY, exposition
 from klachtwacht.runtime import run_ingest_once
 
+DONE, FETCHED, SENT = "klachtwacht_message_transitions_total", "klachtwacht_messages_fetched_total", "klachtwacht_notices_sent_total"
 FORBIDDEN_LABELS = {"message_id", "sender", "subject", "address", "id"}
 
 
@@ -25,6 +26,10 @@ def _samples(text: bytes) -> dict[str, list[Any]]:
         for sample in family.samples:
             out.setdefault(sample.name, []).append(sample)
     return out
+
+
+def _value(samples: dict[str, list[Any]], name: str, labels: dict[str, str]) -> float:
+    return sum(s.value for s in samples.get(name, []) if s.labels == labels)
 
 
 def test_the_database_gauges_count_states_backlog_and_open_complaints_without_personal_labels(setup: Any, dovecot: Any, smtp: Any) -> None:
@@ -68,3 +73,48 @@ def test_counters_of_several_worker_processes_are_added_up_in_multiprocess_mode(
     out = subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, timeout=120).stdout
     totals = [s for s in _samples(out)["klachtwacht_notices_sent_total"] if s.labels == {"kind": "sender_klacht"}]
     assert totals[0].value == 5
+
+
+def test_the_running_service_serves_metrics_whose_counters_follow_the_work(setup: Any, dovecot: Any, smtp: Any) -> None:
+    import socket
+    import threading
+    import time
+
+    import httpx
+
+    from klachtwacht.runtime import run_service
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dovecot.append("wethouder", "INBOX", make_mail(subject="K [label:klacht p=0.97]", message_id="<served@example.nl>", sender="A <a@example.nl>"))
+    setup.dovecot, setup.smtp = dovecot, smtp
+    setup.mailbox("wethouder-devries", "wethouder")
+    setup.extra = f'[metrics]\nlisten = "127.0.0.1:{port}"\n'
+    app = setup.app(HeaderLabels())
+    before = {  # the counters are this process's: other tests moved them too
+        name: REGISTRY.get_sample_value(name, labels) or 0.0
+        for name, labels in ((DONE, {"to_state": "done"}), (FETCHED, {"mailbox": "wethouder-devries"}), (SENT, {"kind": "notice_sender"}))
+    }
+    stop = threading.Event()
+    service = threading.Thread(target=run_service, args=(app, ("watch", "worker")), kwargs={"threads": 2, "stop": stop}, daemon=True)
+    service.start()
+    try:
+        deadline, done = time.monotonic() + 60, 0.0
+        while time.monotonic() < deadline and not done:
+            time.sleep(0.5)
+            try:
+                reply = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+            except httpx.TransportError:
+                continue
+            samples = _samples(reply.content)
+            done = _value(samples, DONE, {"to_state": "done"}) - before[DONE]
+        assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/plain")
+        assert done == 1, "the one message's transition to done was not counted once"
+        assert _value(samples, FETCHED, {"mailbox": "wethouder-devries"}) - before[FETCHED] == 1
+        assert _value(samples, SENT, {"kind": "notice_sender"}) - before[SENT] == 1
+        assert httpx.get(f"http://127.0.0.1:{port}/other", timeout=5).status_code == 404
+    finally:
+        stop.set()
+        service.join(timeout=30)
+        app.close()

@@ -41,10 +41,11 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;%]')
 
 
 def safe_filename(filename: str) -> str:
-    """A plain file name: no directories, control or quoting characters, no leading dots, not empty."""
+    """A plain file name: no directories, control, bidi or quoting characters, no leading dots, not empty."""
     name = unicodedata.normalize("NFC", filename or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE.sub("_", name)
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cf", "Cc", "Zl", "Zp"))  # no bidi overrides
     name = " ".join(name.split()).lstrip(". ")
     if len(name) > MAX_NAME_CHARS:
         stem, dot, ext = name.rpartition(".")

@@ -202,7 +202,9 @@ def test_twenty_megabytes_of_html_are_sanitised_in_well_under_a_second() -> None
 
 
 def test_the_classes_and_attributes_the_rewrite_adds_cannot_be_forged_by_the_sender() -> None:
-    out = clean('<span class="kw-blocked">x</span><a data-href="javascript:alert(1)">y</a><p class="kw-cut">z</p><img src="https://blocked.klachtwacht.invalid/">')
+    out = clean(
+        '<span class="kw-blocked">x</span><a data-href="javascript:alert(1)">y</a><p class="kw-cut">z</p><img src="https://blocked.klachtwacht.invalid/">'
+    )
     assert out == '<span>x</span><a>y</a><p>z</p><span class="kw-blocked">%s</span>' % BLOCKED_IMAGE
 
 

@@ -192,3 +192,15 @@ def test_a_neutralised_link_shows_its_target_and_clicking_it_goes_nowhere(browse
         bank.click()
         browser.wait_for_timeout(200)
         assert seen.refused == [] and frame.url.endswith("/body/%d" % number) and len(browser.context.pages) == 1
+
+
+def test_without_chromium_the_browser_tests_fail_in_ci_instead_of_skipping(monkeypatch: pytest.MonkeyPatch) -> None:
+    from support.browser import chromium_path
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium is not installed"):
+        chromium_path()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception):
+        chromium_path()

@@ -50,7 +50,7 @@ The rules
   focused or opened in a new tab.
 - At most :data:`MAX_HTML_CHARS` characters are sanitised; the rest is cut off
   with :data:`CUT_NOTE`: a mail of 50 KB takes about 3 ms, and the worst
-  case, 20 MB of dense markup, about 0.35 s (two cores shared, 2026).
+  case, 20 MB of dense markup, about 0.4 s (two cores shared, 2026).
 
 The output is run through nh3 a second time after the rewrites, so what leaves
 :func:`sanitize` is always nh3's own serialisation. The CSP of the body

@@ -204,3 +204,15 @@ def test_without_chromium_the_browser_tests_fail_in_ci_instead_of_skipping(monke
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception):
         chromium_path()
+
+
+@pytest.mark.parametrize("name", ["34-cid-image.eml", "29-links-neutralised.eml", "36-plain-text.eml"])
+def test_the_body_document_passes_the_accessibility_check(bodies: dict[int, bytes], name: str) -> None:
+    from support.browser import axe_violations
+
+    number = [p.name for p in CORPUS].index(name) + 1
+    body = shown(number, bodies[number], safely(number))  # served without its CSP here: axe is a script
+    with serving(mail_view_app({number: body})) as base, browser_page() as page:
+        page.goto("%s/body/%d" % (base, number))
+        assert page.evaluate("() => document.documentElement.lang") == "nl"
+        assert axe_violations(page) == []

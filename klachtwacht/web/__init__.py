@@ -1,0 +1,1 @@
+"""The review web app: pages, sign-in, the queue and the safe rendering of messages."""

@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -351,11 +351,11 @@ class OidcClient:
         if not value:
             raise SignInRefused("callback without a sign-in in progress in this browser (no flow cookie)", message=MSG_EXPIRED)
         try:
-            data = self._serializer().loads(value, max_age=FLOW_MAX_AGE)
-        except SignatureExpired as exc:
-            raise SignInRefused("the sign-in took longer than allowed (flow cookie expired)", message=MSG_EXPIRED) from exc
+            data, signed_at = self._serializer().loads(value, return_timestamp=True)
         except BadSignature as exc:
             raise SignInRefused("flow cookie with a bad signature", message=MSG_EXPIRED) from exc
+        if self._clock() - signed_at.timestamp() > FLOW_MAX_AGE:
+            raise SignInRefused("the sign-in took longer than allowed (flow cookie expired)", message=MSG_EXPIRED)
         if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("s", "n", "v")):
             raise SignInRefused("flow cookie without state, nonce and verifier", message=MSG_EXPIRED)
         return Flow(state=data["s"], nonce=data["n"], code_verifier=data["v"])

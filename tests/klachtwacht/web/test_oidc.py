@@ -36,6 +36,7 @@ from klachtwacht.web.oidc import (
     MSG_CANCELLED,
     MSG_EXPIRED,
     MSG_TENANT,
+    Flow,
     OidcClient,
     OidcConfig,
     OidcIdentity,
@@ -392,3 +393,31 @@ def test_an_hmac_or_unsigned_token_is_refused(signing_key: RSAKey) -> None:
     body = base64.urlsafe_b64encode(jwt.convert_claims(claims())).rstrip(b"=").decode()
     refusal(signing_key, f"{head}.{body}.")
     assert "not a JWT" in refusal(signing_key, "geen-token").reason or "rejected" in refusal(signing_key, "geen-token").reason
+
+
+# -- the flow cookie -----------------------------------------------------------------------------
+
+
+def test_a_sign_in_that_took_longer_than_ten_minutes_is_refused() -> None:
+    sealed = OidcClient(LOCAL).seal(Flow(state="s", nonce="n", code_verifier="v"))
+    assert OidcClient(LOCAL, clock=lambda: time.time() + 590).unseal(sealed) == Flow(state="s", nonce="n", code_verifier="v")
+    with pytest.raises(SignInRefused) as refused:
+        OidcClient(LOCAL, clock=lambda: time.time() + 610).unseal(sealed)
+    assert "took longer" in refused.value.reason
+
+
+def test_a_flow_cookie_of_another_app_registration_is_refused() -> None:
+    other = OidcConfig(**{**LOCAL.__dict__, "client_secret": Secret("een ander geheim")})
+    sealed = OidcClient(other).seal(Flow(state="s", nonce="n", code_verifier="v"))
+    with pytest.raises(SignInRefused, match="bad signature"):
+        OidcClient(LOCAL).unseal(sealed)
+
+
+def test_the_client_secret_never_shows_in_a_repr_or_a_refusal(idp: OidcProvider) -> None:
+    config = config_for(idp, TENANT)
+    assert CLIENT_SECRET not in repr(config)
+    client = OidcClient(config)
+    with pytest.raises(SignInRefused) as refused:
+        client.finish({"state": "s", "code": "een-verzonnen-code"}, Flow(state="s", nonce="n", code_verifier="v" * 43))
+    assert "token endpoint refused" in refused.value.reason
+    assert CLIENT_SECRET not in refused.value.reason and CLIENT_SECRET not in str(refused.value)

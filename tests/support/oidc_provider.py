@@ -1,11 +1,13 @@
 """A real OpenID provider on loopback: the certified ``oidc-provider`` (npm) run by Node.
 
-``tests/support/oidc/provider.js`` serves every tenant under ``http://127.0.0.1:PORT/<tid>/v2.0``,
-the shape of Entra ID's tenant-specific issuers, all signing with one key set (as Entra does).
+``tests/support/oidc/provider.js`` serves every tenant under ``http://localhost:PORT/<tid>/v2.0``,
+the shape of Entra ID's tenant-specific issuers, all signing with one key set (as Entra does). It
+listens on 127.0.0.1; the name ``localhost`` in its issuer makes it another site than an app on
+``127.0.0.1``, so a browser treats its cookies and redirects as it treats Entra's.
 Each tenant knows the client given here and its own accounts, with ``tid``/``oid`` claims::
 
     with OidcProvider(redirect_uri, {TENANT: [Account("anna", "pw", tid=TENANT, oid="...")]}) as idp:
-        idp.issuer(TENANT)   # 'http://127.0.0.1:PORT/<TENANT>/v2.0'
+        idp.issuer(TENANT)   # 'http://localhost:PORT/<TENANT>/v2.0'
 
 A missing ``node`` or an uninstalled package (``npm ci --prefix tests/support/oidc``) skips the
 test on a developer's machine and fails it in CI (``support.services.missing``).
@@ -55,8 +57,17 @@ class Account:
 class OidcProvider:
     """Node running provider.js with the given tenants and one confidential client in each."""
 
-    def __init__(self, redirect_uri: str, tenants: dict[str, list[Account]], *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET) -> None:
+    def __init__(
+        self,
+        redirect_uri: str,
+        tenants: dict[str, list[Account]],
+        *,
+        host: str = "localhost",
+        client_id: str = CLIENT_ID,
+        client_secret: str = CLIENT_SECRET,
+    ) -> None:
         self.redirect_uri = redirect_uri
+        self.host = host
         self.tenants = tenants
         self.client_id = client_id
         self.client_secret = client_secret
@@ -66,7 +77,7 @@ class OidcProvider:
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def issuer(self, tid: str) -> str:
         return f"{self.origin}/{tid}/v2.0"
@@ -94,7 +105,7 @@ class OidcProvider:
             }
             for tid, accounts in self.tenants.items()
         ]
-        return {"port": self.port, "jwks": {"keys": [key.as_dict(private=True)]}, "tenants": tenants}
+        return {"port": self.port, "host": self.host, "jwks": {"keys": [key.as_dict(private=True)]}, "tenants": tenants}
 
     def start(self) -> None:
         node = shutil.which("node")

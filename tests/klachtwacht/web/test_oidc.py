@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import threading
 import time
@@ -27,6 +28,7 @@ from joserfc.jwk import KeySet, OctKey, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from support.browser import browser_page
 from support.oidc_provider import CLIENT_ID, CLIENT_SECRET, Account, OidcProvider
 from support.services import free_port
 
@@ -156,6 +158,21 @@ def test_signing_in_at_the_tenants_provider_ends_in_on_identity_with_its_tid_and
         assert app.identities == [OidcIdentity(tid=TENANT, oid=ANNA.oid, name="Anna de Vries", email="a.devries@gemeente.example")]
         assert app.refusals == []
         assert http.cookies.get(FLOW_COOKIE) is None, "the flow cookie is used once"
+
+
+def test_a_person_signs_in_with_her_organisation_in_a_real_browser(app: Seen, idp: OidcProvider) -> None:
+    """Chromium across two sites (the provider on localhost, the app on 127.0.0.1): the SameSite=Lax flow cookie comes back."""
+    with browser_page() as page:
+        page.goto(f"{APP}/inloggen/oidc")
+        assert page.url.startswith(idp.issuer(TENANT) + "/interaction/")
+        page.get_by_label("Login").fill(ANNA.login)
+        page.get_by_label("Password").fill(ANNA.password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{REDIRECT}?*")
+        assert app.refusals == [], app.refusals[0].reason
+        assert json.loads(page.locator("body").inner_text())["oid"] == ANNA.oid
+        assert not [c for c in page.context.cookies(APP) if c["name"] == FLOW_COOKIE]
+    assert [(i.tid, i.oid) for i in app.identities] == [(TENANT, ANNA.oid)]
 
 
 def test_the_authorization_request_carries_state_nonce_and_an_s256_code_challenge(served: tuple[OidcClient, Seen], idp: OidcProvider) -> None:

@@ -7,7 +7,7 @@
 // can refuse it.
 //
 // Usage: node provider.js CONFIG.json. The file (written by tests/support/oidc_provider.py) holds
-//   {"port": 8123, "jwks": {"keys": [<private JWK>]},
+//   {"port": 8123, "host": "localhost", "jwks": {"keys": [<private JWK>]},
 //    "tenants": [{"tid": "...", "clients": [<client metadata>],
 //                 "accounts": [{"login": "...", "password": "...", "sub": "...", "claims": {...}}]}]}
 // When every tenant listens, the process prints one line `ready <port>` on standard output.
@@ -19,7 +19,8 @@ import { randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const origin = `http://127.0.0.1:${config.port}`;
+// the host in the issuer: `localhost` makes the provider another site than an app on 127.0.0.1, as Entra is
+const origin = `http://${config.host || '127.0.0.1'}:${config.port}`;
 
 function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -11,6 +11,12 @@ client id, ``exp``/``nbf``/``iat`` with a small leeway, the ``nonce`` of this si
 ``tid`` claim among the allowed tenants. A person is :class:`OidcIdentity` keyed on ``tid`` and
 ``oid``, never on the e-mail address (which a user or an administrator can change).
 
+In Entra ID: register a web app (single tenant), add the redirect URL of ``[web.oidc]`` as a "Web"
+redirect URI, create a client secret, and grant ``openid profile email`` (admin consent). No
+implicit grant and no ID tokens from the authorization endpoint are needed: the code flow gets the
+ID token from the token endpoint. The app decides who may use it: a ``(tid, oid)`` that no account
+is linked to should be refused by ``on_identity``, not created.
+
 Authlib builds the authorization URL and exchanges the code (its requests client);
 the JOSE part is joserfc, the successor of ``authlib.jose`` by the same authors (Authlib 1.6+
 deprecates ``authlib.jose`` and depends on joserfc itself).
@@ -54,6 +60,10 @@ __all__ = [
     "oidc_routes",
     "identity_from_id_token",
     "FLOW_COOKIE",
+    "MSG_EXPIRED",
+    "MSG_TENANT",
+    "MSG_CANCELLED",
+    "MSG_UNREACHABLE",
     "START_PATH",
     "CALLBACK_PATH",
 ]

@@ -299,6 +299,33 @@ def test_the_discovery_document_is_fetched_once(idp: OidcProvider) -> None:
     assert fetched == [idp.issuer(TENANT) + "/.well-known/openid-configuration"]
 
 
+def test_a_discovery_document_naming_another_issuer_is_refused(idp: OidcProvider) -> None:
+    """The same provider reached under another name: its document's issuer is not the configured one, exactly."""
+    config = config_for(idp, TENANT)
+    renamed = OidcConfig(**{**config.__dict__, "issuer": config.issuer.replace("localhost", "127.0.0.1")})
+    with pytest.raises(SignInRefused) as refused:
+        OidcClient(renamed).begin()
+    assert "discovery document names issuer" in refused.value.reason
+
+
+def test_an_unknown_key_id_fetches_the_jwks_again_at_most_once_a_minute(idp: OidcProvider) -> None:
+    jwks_fetches: list[str] = []
+    session = requests.Session()
+    session.hooks["response"].append(lambda response, *args, **kwargs: jwks_fetches.append(response.url) if response.url.endswith("/jwks") else None)
+    now = [time.time()]
+    client = OidcClient(config_for(idp, TENANT), http=session, clock=lambda: now[0])
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "nieuwe-sleutel"})
+    token = sign(stranger, claims(iss=idp.issuer(TENANT), iat=int(now[0]), nbf=int(now[0]), exp=int(now[0]) + 600), kid="nieuwe-sleutel")
+    for _ in range(2):
+        with pytest.raises(SignInRefused, match="does not publish"):
+            client.validate_id_token(token, nonce=NONCE)
+    assert len(jwks_fetches) == 1, "a second unknown key id within a minute fetches nothing"
+    now[0] += 61
+    with pytest.raises(SignInRefused, match="does not publish"):
+        client.validate_id_token(token, nonce=NONCE)
+    assert len(jwks_fetches) == 2, "after a minute the keys are fetched again (key rollover)"
+
+
 def test_an_unreachable_provider_is_a_refusal_with_a_dutch_message() -> None:
     port = free_port()
     table = {"tenant_id": TENANT, "issuer": f"http://127.0.0.1:{port}/{TENANT}/v2.0", "client_id": CLIENT_ID,

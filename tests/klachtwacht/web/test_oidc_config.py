@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,10 @@ def test_an_unknown_or_mistyped_key_is_named() -> None:
     assert error(table(client_id=42)).key == "web.oidc.client_id"
     assert error(table(enabled="ja")).key == "web.oidc.enabled"
     assert error(table(tenant_id=None)).key == "web.oidc.tenant_id"
+
+
+def test_the_parser_imports_without_starlette_and_without_the_config_module() -> None:
+    """So klachtwacht/config.py may import it at its top: no import cycle, nothing heavy."""
+    code = "import sys, klachtwacht.web.oidc_config; print(sorted(m for m in ('klachtwacht.config', 'starlette', 'authlib', 'requests') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[3])
+    assert out.stdout.strip() == "[]"

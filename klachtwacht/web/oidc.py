@@ -381,7 +381,16 @@ def oidc_routes(
 
     ``on_identity`` gets the checked identity and answers with the app's response (create the
     server-side session, audit, redirect); ``on_refused`` gets the refusal (audit ``exc.reason``,
-    show ``exc.message``). The flow cookie is removed on every callback.
+    show ``exc.message``). The flow cookie is removed on every callback. Mounting it::
+
+        async def on_identity(request, identity):
+            user = session.scalar(select(User).where(User.oidc_tid == identity.tid, User.oidc_oid == identity.oid))
+            # no enabled account linked: audit and refuse (403, Dutch); else new_session(...), audit, 303 to "/"
+
+        def on_refused(request, exc):
+            # audit exc.reason; error page with exc.message (403)
+
+        routes += oidc_routes(OidcClient(config.web.oidc), on_identity=on_identity, on_refused=on_refused)
     """
 
     def cookie_path(request: Request) -> str:

@@ -8,6 +8,7 @@ would issue (expired, another nonce) use tokens signed here with a local key set
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -148,10 +149,11 @@ def with_query(url: str, **changes: str) -> str:
 # -- the whole flow against the real provider ---------------------------------------------------
 
 
-def test_signing_in_at_the_tenants_provider_ends_in_on_identity_with_its_tid_and_oid(app: Seen) -> None:
+def test_signing_in_at_the_tenants_provider_ends_in_on_identity_with_its_tid_and_oid(app: Seen, idp: OidcProvider) -> None:
     with httpx.Client(timeout=10) as http:
         callback = walk_to_callback(http, start_sign_in(http), ANNA)
         assert http.cookies.get(FLOW_COOKIE)
+        assert parse_qs(urlsplit(callback).query)["iss"] == [idp.issuer(TENANT)]  # RFC 9207, checked too
         response = http.get(callback)
         assert response.status_code == 200, response.text
         assert response.json() == {"tid": TENANT, "oid": ANNA.oid, "name": "Anna de Vries", "email": "a.devries@gemeente.example"}
@@ -240,6 +242,46 @@ def test_a_callback_with_another_state_is_refused(app: Seen) -> None:
     assert response.status_code == 403 and response.text == MSG_EXPIRED
     assert app.identities == []
     assert "state" in app.refusals[0].reason
+
+
+def test_a_callback_naming_another_issuer_is_refused(app: Seen, idp: OidcProvider) -> None:
+    """RFC 9207: an authorization response of another provider (a mix-up attack) is not exchanged."""
+    with httpx.Client(timeout=10) as http:
+        callback = walk_to_callback(http, start_sign_in(http), ANNA)
+        response = http.get(with_query(callback, iss=idp.issuer(OTHER)))
+    assert response.status_code == 403 and response.text == MSG_TENANT
+    assert app.identities == []
+    assert "callback from issuer" in app.refusals[0].reason
+
+
+def test_the_flow_cookie_is_http_only_lax_short_lived_and_scoped_to_the_sign_in_paths(app: Seen) -> None:
+    with httpx.Client(timeout=10) as http:
+        response = http.get(f"{APP}/inloggen/oidc")
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{FLOW_COOKIE}=")
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
+    assert attributes["path"] == "Path=/inloggen/oidc"
+    assert attributes["max-age"] == "Max-Age=600"
+    assert "httponly" in attributes and attributes["samesite"].lower() == "samesite=lax"
+    assert "secure" not in attributes  # plain http on this machine
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_flow_cookie_is_secure_when_the_app_is_on_https(idp: OidcProvider) -> None:
+    config = config_for(idp, TENANT)
+    on_https = OidcConfig(**{**config.__dict__, "redirect_url": "https://klachtwacht.gemeente.example/inloggen/oidc/terug"})
+    routes = oidc_routes(OidcClient(on_https), on_identity=lambda request, identity: PlainTextResponse("ok"),
+                         on_refused=lambda request, exc: PlainTextResponse(exc.message, status_code=403))
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=Starlette(routes=routes))
+        async with httpx.AsyncClient(transport=transport, base_url="https://klachtwacht.gemeente.example") as client:
+            return await client.get("/inloggen/oidc")
+
+    response = asyncio.run(get())
+    assert response.status_code == 303
+    assert "secure" in response.headers["set-cookie"].lower()
+    assert parse_qs(urlsplit(response.headers["location"]).query)["redirect_uri"] == [on_https.redirect_url]
 
 
 def test_a_callback_in_a_browser_that_did_not_start_the_sign_in_is_refused(app: Seen) -> None:

@@ -78,6 +78,8 @@ LEEWAY = 60
 DISCOVERY_TTL = 3600.0
 #: Seconds before the JWKS may be fetched again for a key id it does not know (key rollover).
 JWKS_REFRESH_MIN = 60.0
+#: Seconds the JWKS is kept at most, so a key the provider withdrew stops counting within a day.
+JWKS_TTL = 24 * 3600.0
 #: Asymmetric signatures only: never ``none``, never an HMAC keyed with something public.
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
@@ -245,11 +247,13 @@ class OidcClient:
         return metadata
 
     def keys(self, *, refresh: bool = False) -> KeySet:
-        """The provider's signing keys (JWKS), fetched again on ``refresh`` at most once a minute."""
+        """The provider's signing keys (JWKS): kept a day, fetched again on ``refresh`` at most once a minute."""
         with self._lock:
             cached = self._keys
-        if cached and not (refresh and self._clock() - cached[0] >= JWKS_REFRESH_MIN):
-            return cached[1]
+        if cached:
+            age = self._clock() - cached[0]
+            if age < JWKS_TTL and not (refresh and age >= JWKS_REFRESH_MIN):
+                return cached[1]
         doc = self._get_json(self.provider().jwks_uri, "JWKS")
         try:
             keys = KeySet.import_key_set(doc)  # type: ignore[arg-type]

@@ -350,7 +350,7 @@ def test_a_discovery_document_naming_another_issuer_is_refused(idp: OidcProvider
     assert "discovery document names issuer" in refused.value.reason
 
 
-def test_an_unknown_key_id_fetches_the_jwks_again_at_most_once_a_minute(idp: OidcProvider) -> None:
+def test_the_jwks_is_fetched_again_for_an_unknown_key_id_at_most_once_a_minute_and_after_a_day(idp: OidcProvider) -> None:
     jwks_fetches: list[str] = []
     session = requests.Session()
     session.hooks["response"].append(lambda response, *args, **kwargs: jwks_fetches.append(response.url) if response.url.endswith("/jwks") else None)
@@ -366,6 +366,9 @@ def test_an_unknown_key_id_fetches_the_jwks_again_at_most_once_a_minute(idp: Oid
     with pytest.raises(SignInRefused, match="does not publish"):
         client.validate_id_token(token, nonce=NONCE)
     assert len(jwks_fetches) == 2, "after a minute the keys are fetched again (key rollover)"
+    now[0] += 24 * 3600
+    client.keys()
+    assert len(jwks_fetches) == 3, "keys older than a day are fetched again (a withdrawn key stops counting)"
 
 
 def test_an_unreachable_provider_is_a_refusal_with_a_dutch_message() -> None:

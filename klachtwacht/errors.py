@@ -14,6 +14,7 @@ __all__ = [
     "MailboxUnavailable",
     "MailboxThrottled",
     "AuthenticationFailed",
+    "SignInRefused",
     "FolderMissing",
     "ParseError",
     "ClassifierError",
@@ -70,6 +71,21 @@ class MailboxThrottled(MailboxUnavailable):
 
 class AuthenticationFailed(KlachtwachtError):
     """Raised when the mail server refuses the credentials or the token."""
+
+
+class SignInRefused(KlachtwachtError):
+    """Raised when a sign-in with the organisation's identity provider (OpenID Connect) is refused.
+
+    ``reason`` is English, for the audit log and the operator; ``message`` is the Dutch sentence the
+    user sees, which never tells an attacker which check failed.
+    """
+
+    DEFAULT_MESSAGE = "Inloggen met uw organisatieaccount is niet gelukt. Probeer het opnieuw of neem contact op met de beheerder."
+
+    def __init__(self, reason: str, *, message: str = DEFAULT_MESSAGE) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message = message
 
 
 class FolderMissing(KlachtwachtError):

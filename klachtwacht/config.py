@@ -36,6 +36,7 @@ __all__ = [
     "OrganisationConfig",
     "RouteConfig",
     "RulesConfig",
+    "ReviewConfig",
 ]
 
 ROLES = ("wethouder", "burgemeester", "raad", "secretariaat")
@@ -203,6 +204,13 @@ class ReconcileConfig:
 
 
 @dataclass(frozen=True)
+class ReviewConfig:
+    """``[review]``: the review app's domain settings (see klachtwacht.review)."""
+
+    steekproef_per_week: int = 20  # automatic decisions drawn per organisation and ISO week (0: no steekproef)
+
+
+@dataclass(frozen=True)
 class ArchiveConfig:
     """A mailbox that gets a copy of every letter (an envelope Bcc in the same SMTP transaction).
 
@@ -231,6 +239,7 @@ class Config:
     rules: RulesConfig = RulesConfig()
     reconcile: ReconcileConfig = ReconcileConfig()
     archive: ArchiveConfig | None = None
+    review: ReviewConfig = ReviewConfig()
 
     def organisation(self, name: str) -> OrganisationConfig:
         """The organisation called ``name``; a default one when none is configured."""
@@ -408,7 +417,7 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
-            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive")
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive", "review")
         )
         mailboxes_data = top.get("mailboxes", [])
         if not isinstance(mailboxes_data, list):
@@ -441,7 +450,15 @@ class _Reader:
             mailboxes=mailboxes,
             reconcile=self.reconcile(top.get("reconcile")),
             archive=self.archive(top["archive"]) if "archive" in top else None,
+            review=self.review(top.get("review")),
         )
+
+    def review(self, data: Any) -> ReviewConfig:
+        table = self.table(data, "review", ("steekproef_per_week",))
+        size = self.get(table, "review.steekproef_per_week", "steekproef_per_week", int, ReviewConfig().steekproef_per_week)
+        if size < 0:
+            raise self.fail("review.steekproef_per_week", "must be zero (no steekproef) or more")
+        return ReviewConfig(steekproef_per_week=size)
 
     def archive(self, data: Any) -> ArchiveConfig:
         table = self.table(data, "archive", ("address", "folder", "delivery_grace", "imap"))

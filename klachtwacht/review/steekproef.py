@@ -165,13 +165,14 @@ def confirm_sample(
         assert message is not None
         message = claim(session, message.id, message.state)
         wanted = decision_for(label, subtype).action
-        common = {"label": label, "subtype": subtype, "actor": actor, "answerer": answerer}
-        if wanted == message.decision:
-            decision_id = record_in(session, flow, message, reason=reason, source="steekproef", apply=False, **common)
-        elif message.decision == Action.REGISTER:
-            decision_id = withdraw_in(session, message, reason=reason or "steekproef: geen klacht", source="steekproef", **common)
+        if message.decision == Action.REGISTER and wanted != Action.REGISTER:
+            decision_id = withdraw_in(
+                session, message, reason=reason or "steekproef: geen klacht", actor=actor, label=label, subtype=subtype, source="steekproef", answerer=answerer,
+            )
         else:
-            decision_id = record_in(session, flow, message, reason=reason, source="steekproef", **common)
+            decision_id = record_in(
+                session, flow, message, label=label, subtype=subtype, reason=reason, answerer=answerer, actor=actor, source="steekproef", apply=wanted != message.decision,
+            )
         taken = session.execute(
             update(Sample).where(Sample.id == sample_id, Sample.decision_id.is_(None)).values(decision_id=decision_id).execution_options(synchronize_session=False)
         )

@@ -143,7 +143,9 @@ def train_model(
     temperature = fit_temperature_logits(oof, [LABELS.index(t) for t in truth])
     register_at, review_at, label_at = operating_points(calibrated(oof, temperature), truth, data.forced)
 
-    fit_rows = [i for i, e in enumerate(examples) if e.split != "test"]
+    extra_names = {p.name for p in extra}
+    # the test split stays out for the fixed-split report, which reads the corpus alone: reviewed records all fit
+    fit_rows = [i for i, e in enumerate(examples) if e.split != "test" or e.source in extra_names]
     label_head = LinearHead.fit(data.features.rows(fit_rows), [truth[i] for i in fit_rows], c=recipe.c, char_weight=recipe.char_weight, cue_boost=recipe.cue_boost, seed=seed)
     subtype_head = LinearHead.fit(
         data.features.rows(fit_rows), [examples[i].subtype for i in fit_rows], c=recipe.subtype_c, chars=False, fold_bits=SUBTYPE_BITS, balanced=False, seed=seed
@@ -170,7 +172,6 @@ def train_model(
     meta.save(output / "meta.json")
     with open(output / OOF_FILE, "wb") as handle:  # the leave-one-writer-out scores, for 'klachtwacht evaluate'
         np.save(handle, oof.astype(np.float32), allow_pickle=False)
-    extra_names = {p.name for p in extra}
     reviewed = f"{sum(1 for e in examples if e.source in extra_names)} reviewed records from {', '.join(p.stem for p in extra)} in the corpus; " if extra else ""
     summary = (
         f"trained {meta.model_id} ({ARCHITECTURE}, C={recipe.c}, segment weight {recipe.segment_weight}) on {len(fit_rows)} messages of {len(writers)} writers; "

@@ -14,6 +14,7 @@ registered complaint to "geen klacht", keeping the register entry as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -28,7 +29,7 @@ from klachtwacht.states import move
 from rules import Action
 from rules.plan import Plan
 
-__all__ = ["record_decision", "undo", "undo_blocker", "withdraw", "record_in", "withdraw_in", "claim", "WITHDRAWN", "STATE_NL", "EFFECT_NL", "EFFECT_DONE_NL"]
+__all__ = ["record_decision", "record_bulk", "undo", "undo_blocker", "withdraw", "record_in", "withdraw_in", "claim", "WITHDRAWN", "STATE_NL", "EFFECT_NL", "EFFECT_DONE_NL"]
 
 #: The register status of a complaint corrected to "geen klacht" (never deleted).
 WITHDRAWN = "withdrawn"
@@ -139,6 +140,24 @@ def record_decision(
     with sessions.begin() as session:
         message = claim(session, message_pk, expected_state)
         return record_in(session, flow, message, label=label, subtype=subtype, reason=reason, answerer=answerer, actor=actor, source=source)
+
+
+def record_bulk(
+    sessions: sessionmaker[Session], flow: Flow, message_pks: Iterable[int], *, subtype: str, actor: str, reason: str | None = None,
+) -> dict[int, int | str]:
+    """Decide many messages in review as ``overig`` (the only bulk decision), each in its own transaction.
+
+    Returns, per message, the ReviewDecision's id, or the Dutch reason it was
+    not decided (decided meanwhile by someone else); the others go through.
+    """
+    check("overig", subtype)
+    out: dict[int, int | str] = {}
+    for pk in dict.fromkeys(message_pks):
+        try:
+            out[pk] = record_decision(sessions, flow, pk, label="overig", subtype=subtype, reason=reason, actor=actor)
+        except (DecisionConflict, ReviewError) as exc:
+            out[pk] = str(exc)
+    return out
 
 
 def undo(sessions: sessionmaker[Session], flow: Flow, decision_id: int, *, actor: str) -> None:

@@ -189,3 +189,16 @@ def test_a_steekproef_decision_is_not_undone_from_the_review_queue(desk: Desk) -
     with desk.sessions() as session:
         row = session.get(ReviewDecision, decision_id)
         assert row is not None and row.undone_at is None
+
+
+def test_a_bulk_decision_is_overig_only_and_skips_a_message_decided_meanwhile(desk: Desk) -> None:
+    first, taken, last = desk.arrive(p=0.6), desk.arrive(p=0.6), desk.arrive(p=0.6)
+    record_decision(desk.sessions, desk.flow, taken, label="klacht", actor="anne")
+    from klachtwacht.review import record_bulk
+
+    done = record_bulk(desk.sessions, desk.flow, [first, taken, last], subtype="nieuwsbrief", actor="ria")
+    assert isinstance(done[first], int) and isinstance(done[last], int)
+    assert isinstance(done[taken], str) and "intussen al behandeld" in done[taken]
+    assert [desk.state(pk) for pk in (first, taken, last)] == ["done", "decided", "done"]
+    with pytest.raises(InvalidDecision):
+        record_bulk(desk.sessions, desk.flow, [first], subtype="bejegening", actor="ria")

@@ -59,7 +59,7 @@ def reviewed(sessions: sessionmaker[Session], config: Config, *, organisation: s
     query = (
         select(ReviewDecision, Message)
         .join(Message, Message.id == ReviewDecision.message_pk)
-        .where(ReviewDecision.undone_at.is_(None), Message.purged_at.is_(None), Message.parsed.is_not(None))
+        .where(ReviewDecision.undone_at.is_(None), Message.purged_at.is_(None))
         .order_by(Message.id, ReviewDecision.id)
     )
     latest: dict[int, tuple[ReviewDecision, Message]] = {}
@@ -72,7 +72,7 @@ def reviewed(sessions: sessionmaker[Session], config: Config, *, organisation: s
         out = []
         for pk, (decision, message) in latest.items():
             org = org_of.get(boxes.get(pk, ""), "default")
-            if organisation is not None and org != organisation:
+            if (organisation is not None and org != organisation) or not message.parsed:
                 continue
             parsed = parsed_of(message)
             language = str((message.classification or {}).get("language") or "nl")

@@ -36,6 +36,7 @@ __all__ = [
     "OrganisationConfig",
     "RouteConfig",
     "RulesConfig",
+    "ReviewConfig",
 ]
 
 ROLES = ("wethouder", "burgemeester", "raad", "secretariaat")
@@ -210,6 +211,13 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class ReviewConfig:
+    """``[review]``: the review app's domain settings (see klachtwacht.review)."""
+
+    steekproef_per_week: int = 20  # automatic decisions drawn per organisation and ISO week (0: no steekproef)
+
+
+@dataclass(frozen=True)
 class ArchiveConfig:
     """A mailbox that gets a copy of every letter (an envelope Bcc in the same SMTP transaction).
 
@@ -239,6 +247,7 @@ class Config:
     reconcile: ReconcileConfig = ReconcileConfig()
     archive: ArchiveConfig | None = None
     metrics: MetricsConfig = MetricsConfig()
+    review: ReviewConfig = ReviewConfig()
 
     def organisation(self, name: str) -> OrganisationConfig:
         """The organisation called ``name``; a default one when none is configured."""
@@ -416,7 +425,7 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
-            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive", "metrics")
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive", "metrics", "review")
         )
         mailboxes_data = top.get("mailboxes", [])
         if not isinstance(mailboxes_data, list):
@@ -450,6 +459,7 @@ class _Reader:
             reconcile=self.reconcile(top.get("reconcile")),
             archive=self.archive(top["archive"]) if "archive" in top else None,
             metrics=self.metrics(top.get("metrics")),
+            review=self.review(top.get("review")),
         )
 
     def metrics(self, data: Any) -> MetricsConfig:
@@ -459,6 +469,13 @@ class _Reader:
         if listen and not (host and port.isdigit() and 0 < int(port) < 65536):
             raise self.fail("metrics.listen", f"must be host:port such as \"127.0.0.1:9464\", not {listen!r}")
         return MetricsConfig(listen=listen)
+
+    def review(self, data: Any) -> ReviewConfig:
+        table = self.table(data, "review", ("steekproef_per_week",))
+        size = self.get(table, "review.steekproef_per_week", "steekproef_per_week", int, ReviewConfig().steekproef_per_week)
+        if size < 0:
+            raise self.fail("review.steekproef_per_week", "must be zero (no steekproef) or more")
+        return ReviewConfig(steekproef_per_week=size)
 
     def archive(self, data: Any) -> ArchiveConfig:
         table = self.table(data, "archive", ("address", "folder", "delivery_grace", "imap"))

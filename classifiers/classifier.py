@@ -193,15 +193,16 @@ class Classifier:
         attachments' text is read too, and the reasons say which attachment
         weighed (see :mod:`classifiers.attachment_text`).
         """
-        given = classifier_input(parsed)
-        result = self.classify(parsed.subject, given.body, auto_signals=parsed.auto_signals, attachments=len(parsed.attachments), defects=parsed.defects)
-        if not given.reasons:
-            return result
-        return replace(result, reasons=given.reasons + result.reasons, needs_review=result.needs_review or given.needs_review)
+        return self.classify_parsed_many([parsed])[0]
 
     def classify_parsed_many(self, parsed: Sequence[ParsedMessage]) -> list[Classification]:
-        """:meth:`classify_parsed` for a batch at once (one ``nlp.pipe`` over all of them)."""
-        return self.classify_many((p.subject, p.text, p.auto_signals, len(p.attachments), p.defects) for p in parsed)
+        """:meth:`classify_parsed` for a batch at once (one ``nlp.pipe`` over all of them), attachments read the same way."""
+        given = [classifier_input(p) for p in parsed]
+        results = self.classify_many((p.subject, g.body, p.auto_signals, len(p.attachments), p.defects) for p, g in zip(parsed, given))
+        return [
+            r if not g.reasons else replace(r, reasons=g.reasons + r.reasons, needs_review=r.needs_review or g.needs_review)
+            for r, g in zip(results, given)
+        ]
 
     def classify_many(self, items: Iterable[tuple[Any, ...]]) -> list[Classification]:
         """Judge many messages at once: ``(subject, body, auto_signals, attachment count[, defects])`` each."""

@@ -78,3 +78,11 @@ def test_the_body_of_an_attached_message_is_not_added_twice() -> None:
     mail = dataclasses.replace(_pdf("de doorgestuurde klacht zelf"), content_type="message/rfc822", filename="klacht.eml")
     given = classifier_input(_parsed("Ter info.\n\nde doorgestuurde klacht zelf", mail))
     assert given.body == "Ter info.\n\nde doorgestuurde klacht zelf" and given.reasons == ()
+
+
+def test_the_batch_path_reads_attachments_as_the_single_path_does(classifier: Any) -> None:
+    parsed = [_parsed("Zie bijlage.", _pdf(TYPED)), _parsed("Zie bijlage.", _pdf("Graag ontvang ik de folder over afvalscheiding."))]
+    one_by_one = [classifier.classify_parsed(p) for p in parsed]
+    batch = classifier.classify_parsed_many(parsed)
+    assert [(r.label, r.reasons) for r in batch] == [(r.label, r.reasons) for r in one_by_one]
+    assert batch[0].label == "klacht" and "de tekst van de bijlage brief.pdf is gelezen" in batch[0].reasons

@@ -52,21 +52,23 @@ def acquire(sessions: sessionmaker[Session], name: str, holder: str, seconds: fl
         current = session.get(Lease, name)
         stale = current is not None and current.holder != holder and _dead_local_holder(current.holder)
         current_holder = current.holder if current is not None else None
-    with sessions.begin() as session:
-        condition = (Lease.holder == holder) | (Lease.expires_at < now)
-        if stale:
-            condition = condition | (Lease.holder == current_holder)
-        taken = session.execute(update(Lease).where(Lease.name == name, condition).values(holder=holder, expires_at=expires))
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            return True
-    try:
+    condition = (Lease.holder == holder) | (Lease.expires_at < now)
+    if stale:
+        condition = condition | (Lease.holder == current_holder)
+    for _ in range(2):  # a row that appeared between the update and the insert may be this holder's own (another folder's thread)
         with sessions.begin() as session:
-            if session.get(Lease, name) is not None:
-                return False
-            session.add(Lease(name=name, holder=holder, expires_at=expires))
-        return True
-    except IntegrityError:
-        return False
+            taken = session.execute(update(Lease).where(Lease.name == name, condition).values(holder=holder, expires_at=expires))
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                return True
+        try:
+            with sessions.begin() as session:
+                if session.get(Lease, name) is not None:
+                    continue
+                session.add(Lease(name=name, holder=holder, expires_at=expires))
+            return True
+        except IntegrityError:
+            continue
+    return False
 
 
 def release(sessions: sessionmaker[Session], name: str, holder: str) -> None:

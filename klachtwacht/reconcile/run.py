@@ -26,6 +26,7 @@ from klachtwacht.reconcile.facts import Facts, load_facts
 from klachtwacht.reconcile.findings import Finding, Report
 from klachtwacht.reconcile.mailboxes import check_mailbox
 from klachtwacht.reconcile.retention import apply_retention
+from klachtwacht.reconcile.zaken import check_zaken, zaak_refs
 from rules.deadlines import local_date
 
 __all__ = ["settings_of", "Reconciler", "RunResult"]
@@ -81,6 +82,9 @@ class Reconciler:
             findings = [f.as_repaired() if f.kind == "stuck" else f for f in findings]
         else:
             findings = [replace(f, detail=f.detail.replace("; opnieuw in de wachtrij gezet.", ".")) if f.kind == "stuck" else f for f in findings]
+        if self.config.register.backend == "zgw":
+            self.progress("zaken")
+            findings += self._zaken()
         for mailbox in self.config.mailboxes:
             self.progress("mailbox %s" % mailbox.name)
             found, new = self._mailbox(mailbox, facts, today, now)
@@ -99,6 +103,15 @@ class Reconciler:
         report = Report(today, tuple(findings), tuple(volumes))
         log.info("reconcile %s: %d findings (%s)", today, len(findings), "clean" if report.clean else "not clean")
         return RunResult(report, tuple(volumes), tuple(enqueued))
+
+    def _zaken(self) -> list[Finding]:
+        """Each zaak of the register still in the zaaksysteem (read-only GETs; a missing zaak is reported, never re-made)."""
+        exists = getattr(self.app.services.seams.register if self.app.services.seams else None, "zaak_exists", None)
+        if exists is None:
+            return []
+        with self.app.sessions() as session:
+            refs = zaak_refs(session)
+        return check_zaken(refs, exists)
 
     def _seen(self, mailbox: str) -> Callable[[str, int], set[int]]:
         def seen(folder: str, uidvalidity: int) -> set[int]:

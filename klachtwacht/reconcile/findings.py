@@ -35,6 +35,7 @@ KINDS = {
     "volume_drop": "Minder berichten dan gewoonlijk",
     "volume_silent": "Kanaal stil",
     "canary_missing": "Testbericht niet aangekomen",
+    "canary_not_sent": "Testbericht niet verstuurd",
     "retention": "Bewaartermijn verstreken",
 }
 

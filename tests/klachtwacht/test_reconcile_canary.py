@@ -117,7 +117,7 @@ def test_a_probe_that_never_arrives_is_a_critical_finding_and_the_command_exits_
     assert SECRET not in done.stderr + done.stdout
 
 
-@pytest.mark.parametrize("how", ["wrong key", "expired", "other mailbox", "never sent"])
+@pytest.mark.parametrize("how", ["wrong key", "expired", "other mailbox", "never sent", "replayed"])
 def test_a_forged_or_expired_token_is_ordinary_mail_with_a_note_in_its_defects(world: Any, dovecot: Any, smtp: Any, how: str) -> None:
     now = utcnow()
     key, token = SECRET, Token(MAILBOX, now, "ab" * 16)
@@ -129,7 +129,9 @@ def test_a_forged_or_expired_token_is_ordinary_mail_with_a_note_in_its_defects(w
         token = Token("griffie", now, "ef" * 16)
     if how != "never sent":  # a row as if klachtwacht had sent it, so that only the token's own fault remains
         with world.sessions.begin() as session:
-            session.add(CanaryProbe(nonce=token.nonce, mailbox=token.mailbox, day=local_date(now), sent_at=token.issued_at))
+            earlier = next(r["id"] for r in list_messages(world.sessions) if r["message_id"] == "<gewoon@example.nl>")
+            session.add(CanaryProbe(nonce=token.nonce, mailbox=token.mailbox, day=local_date(now), sent_at=token.issued_at,
+                                    message_pk=earlier if how == "replayed" else None))
     forged = make_mail(subject="Klacht [label:klacht p=0.97]", body="Mijn klacht.", sender="Kees <kees@example.nl>",
                        message_id="<vals@example.nl>", headers={HEADER: sign(key.encode(), token)})
     dovecot.append("wethouder", "INBOX", forged, msg_time=now)
@@ -138,11 +140,14 @@ def test_a_forged_or_expired_token_is_ordinary_mail_with_a_note_in_its_defects(w
 
     row = next(r for r in list_messages(world.sessions) if r["message_id"] == "<vals@example.nl>")
     assert row["state"] == "done" and row["label"] == "klacht"
-    assert any("canary header" in d and "ordinary mail" in d for d in row["defects"]), row["defects"]
+    why = {"wrong key": "wrong signature", "expired": "expired", "other mailbox": "sends no probes", "never sent": "no probe was sent",
+           "replayed": "a replay"}[how]
+    assert any("canary header" in d and why in d and "ordinary mail" in d for d in row["defects"]), row["defects"]
     assert "<vals@example.nl>" in [r["message_id"] for r in list_register(world.sessions)]
     assert any("kees@example.nl" in m.rcpt_tos for m in smtp.messages)  # the complainant got the usual letter
     with world.sessions() as session:
-        assert session.scalar(select(CanaryProbe.message_pk).where(CanaryProbe.nonce == token.nonce)) is None
+        claimed = session.scalar(select(CanaryProbe.message_pk).where(CanaryProbe.nonce == token.nonce))
+        assert claimed != row["id"]  # the probe row is never claimed by the forgery
         assert session.scalar(select(RegisterEntry.number).where(RegisterEntry.message_pk == row["id"])) is not None
 
 

@@ -62,3 +62,25 @@ def test_a_zaak_deleted_from_the_zaaksysteem_is_reported_with_its_register_numbe
             assert zgw.spec_violations == [] and zgw.rejected == [r for r in zgw.rejected if ": 404 " in r]
         finally:
             app.close()
+
+
+def test_a_zaaksysteem_that_cannot_answer_is_one_finding_and_nothing_is_called_missing(
+    setup: Any, dovecot: Any, smtp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KW_ZGW_SECRET", TEST_SECRET)
+    dovecot.append("wethouder", "INBOX", make_mail(subject="Klacht [label:klacht p=0.97]", body="Tekst", sender="Burger <b@example.nl>",
+                                                   message_id="<down@example.nl>"), msg_time=RECEIVED)
+    with ZgwServer() as zgw:
+        setup.dovecot = dovecot
+        setup.mailbox("wethouder-devries", "wethouder")
+        setup.extra = _register_table(zgw.register_options()) + '\n[reconcile]\nreport_dir = "rapporten"'
+        app = setup.app(HeaderLabels())
+        try:
+            assert run_ingest_once(app)["not_final"] == 0
+            zgw.fail_with(503)
+            result, _ = run_nightly(app, date(2026, 3, 3), mail=False)
+            kinds = [f.kind for f in result.report.findings]
+            assert kinds == ["register_unreachable"] and "503" in result.report.findings[0].detail
+        finally:
+            zgw.recover()
+            app.close()

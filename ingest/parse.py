@@ -167,7 +167,14 @@ def _build(raw: bytes, parser: mailparser.MailParser | None, message: Message, d
         auto_signals=signals,
         in_reply_to=clean(in_reply_to) if in_reply_to else None,
         references=_references(headers.text("references")),
+        canary=_canary(headers.text("x-klachtwacht-canary")),
     )
+
+
+def _canary(value: str | None) -> str | None:
+    """The probe header, whitespace stripped and bounded (klachtwacht.canary checks it; nothing here trusts it)."""
+    value = " ".join((value or "").split())
+    return value[:500] or None
 
 
 def _charset_hint(message: Message) -> str | None:

@@ -81,6 +81,8 @@ class ParsedMessage:
     auto_signals: tuple[str, ...]  # subset of AUTO_SIGNALS, sorted
     in_reply_to: str | None
     references: tuple[str, ...] = field(default=())
+    #: The X-Klachtwacht-Canary header as sent (a probe's token, checked later), None when absent.
+    canary: str | None = None
 
     @property
     def is_automatic(self) -> bool:
@@ -114,6 +116,7 @@ def parsed_to_dict(parsed: ParsedMessage) -> dict[str, object]:
         "auto_signals": list(parsed.auto_signals),
         "in_reply_to": parsed.in_reply_to,
         "references": list(parsed.references),
+        **({"canary": parsed.canary} if parsed.canary is not None else {}),  # only probes carry it: other records stay as they were
     }
 
 
@@ -161,4 +164,5 @@ def parsed_from_dict(data: dict[str, object]) -> ParsedMessage:
         auto_signals=tuple(data.get("auto_signals") or ()),  # type: ignore[arg-type]
         in_reply_to=data.get("in_reply_to"),  # type: ignore[arg-type]
         references=tuple(data.get("references") or ()),  # type: ignore[arg-type]
+        canary=str(data["canary"]) if isinstance(data.get("canary"), str) else None,
     )

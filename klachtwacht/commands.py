@@ -26,8 +26,12 @@ def register(sub: Any) -> None:
     listing = reg_sub.add_parser("list", help="one line (or JSON object) per register entry")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_register_list)
-    extend = reg_sub.add_parser("extend", help="record the one extension of Awb 9:11 lid 2 (at most four weeks)")
+    extend = reg_sub.add_parser("extend", help="extend a complaint's term (Awb 9:11 lid 2) and send the complainant the letter that says so")
     extend.add_argument("number", help="register number, e.g. KL-2026-000123")
+    extend.add_argument("--weeks", type=int, default=4, help="how many weeks (at most 4 without consent; default 4)")
+    extend.add_argument("--reason", required=True, help="why, in Dutch: it is quoted in the letter to the complainant")
+    extend.add_argument("--with-consent", action="store_true",
+                        help="the complainant agreed in writing to a further (or longer) delay (Awb 9:11 lid 2)")
     extend.add_argument("--json", action="store_true")
     extend.set_defaults(handler=cmd_register_extend)
 
@@ -48,25 +52,46 @@ def cmd_register_list(args: argparse.Namespace) -> int:
 
 
 def cmd_register_extend(args: argparse.Namespace) -> int:
-    """Set the extended due date (receipt + 10 weeks, rolled forward) once; a second extension is refused."""
-    from sqlalchemy import select
+    """Record the extension and send its letter; the same extension asked for again sends nothing twice.
 
-    from klachtwacht.cli import database
-    from klachtwacht.db.models import RegisterEntry
-    from rules.deadlines import complaint_terms
+    Exit status: 0 extended and the complainant told (or already told), 1
+    refused by the law, or the letter not sent (run the command again to
+    send it; without a usable address it must be sent by hand), 2 no such
+    entry.
+    """
+    from klachtwacht.cli import _upgrade, load_command_config
+    from klachtwacht.db import make_engine, make_sessionmaker
+    from klachtwacht.errors import KlachtwachtError
+    from klachtwacht.register.extension import ExtensionRefused, extend_entry
 
-    with database(args) as sessions, sessions.begin() as session:
-        entry = session.scalar(select(RegisterEntry).where(RegisterEntry.number == args.number))
-        if entry is None:
-            print(f"klachtwacht: no register entry {args.number}", file=sys.stderr)
+    config = load_command_config(args, secrets=False)  # the SMTP password is read when the letter is sent
+    _upgrade(config.database.url)
+    engine = make_engine(config.database.url)
+    try:
+        done = extend_entry(make_sessionmaker(engine), config, args.number, args.weeks, args.reason, consent=args.with_consent)
+    except ExtensionRefused as exc:
+        print(f"klachtwacht: {args.number}: {exc}", file=sys.stderr)
+        return 1
+    except KlachtwachtError as exc:
+        if str(exc).startswith("no register entry"):
+            print(f"klachtwacht: {exc}", file=sys.stderr)
             return 2
-        if entry.extended_due is not None:
-            print(f"klachtwacht: {args.number} was already extended to {entry.extended_due}; a further delay needs the complainant's written consent (Awb 9:11 lid 2)", file=sys.stderr)
-            return 1
-        entry.extended_due = complaint_terms(entry.received_at).extended_due
-        result = {"number": entry.number, "due": entry.due.isoformat(), "extended_due": entry.extended_due.isoformat()}
-    print(json.dumps(result) if args.json else f"{result['number']}: verdaagd tot {result['extended_due']} (was {result['due']})")
-    return 0
+        raise
+    finally:
+        engine.dispose()
+    ext = done.extension
+    letter = {"done": "brief aan de klager verstuurd", "skipped": f"geen brief verstuurd ({done.letter_detail})",
+              "rejected": f"brief geweigerd door de mailserver ({done.letter_detail})"}.get(
+                  done.letter, f"brief nog niet verstuurd ({done.letter_detail}); voer de opdracht opnieuw uit")
+    result = {"number": done.number, "due": done.due.isoformat(), "extended_due": ext.extended_due.isoformat(),
+              "previous_due": ext.previous_due.isoformat(), "extension": ext.ordinal, "with_consent": ext.consent,
+              "new": done.new, "letter": done.letter}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        again = "" if done.new else " (deze verdaging was al vastgelegd)"
+        print(f"{done.number}: verdaagd tot {result['extended_due']} (was {result['previous_due']}){again}; {letter}")
+    return 0 if done.letter == "done" else 1
 
 
 def register_reviews(sub: Any) -> None:

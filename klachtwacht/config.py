@@ -37,6 +37,8 @@ __all__ = [
     "RouteConfig",
     "RulesConfig",
     "ReviewConfig",
+    "ReconcileConfig",
+    "CanaryConfig",
 ]
 
 ROLES = ("wethouder", "burgemeester", "raad", "secretariaat")
@@ -129,6 +131,8 @@ class MailboxConfig:
     #: Seconds between safety-net polls; IDLE wakes the watcher earlier.
     poll_interval: float = 300.0
     idle: bool = True
+    #: A nightly probe through SMTP to ``address`` proves the channel alive (needs ``[reconcile.canary]``).
+    canary: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,15 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class CanaryConfig:
+    """``[reconcile.canary]``: the signed nightly probes (see klachtwacht.canary)."""
+
+    secret: Secret  # the HMAC key, from secret_env or secret_file, never inline
+    max_delay_minutes: float = 30.0  # a probe recognised later than this counts as not arrived
+    valid_hours: float = 48.0  # an older token is expired: the mail is treated as ordinary mail
+
+
+@dataclass(frozen=True)
 class ReconcileConfig:
     """``[reconcile]``: the nightly reconciliation (see klachtwacht.reconcile)."""
 
@@ -201,6 +214,7 @@ class ReconcileConfig:
     report_dir: str = "reports"  # where the HTML and CSV report are written, relative to the configuration file
     at: str = "02:30"  # local time of the nightly run
     retention: Mapping[str, int] = field(default_factory=dict)  # label -> days; see klachtwacht.reconcile.retention
+    canary: CanaryConfig | None = None  # None: no probes are sent, a probe-like header is not trusted
 
 
 @dataclass(frozen=True)
@@ -445,6 +459,10 @@ class _Reader:
             if mailbox.organisation not in known:
                 raise self.fail(f"mailboxes[{i}].organisation", f"no organisation {mailbox.organisation!r} (known: {', '.join(sorted(known))})")
         rules = self.rules(top.get("rules"), known)
+        reconcile = self.reconcile(top.get("reconcile"))
+        for i, mailbox in enumerate(mailboxes):
+            if mailbox.canary and reconcile.canary is None:
+                raise self.fail(f"mailboxes[{i}].canary", "needs [reconcile.canary] with secret_env or secret_file (the key that signs the probes)")
         return Config(
             path=self.path,
             organisations=organisations,
@@ -456,7 +474,7 @@ class _Reader:
             classifier=self.classifier(top.get("classifier")),
             ingest=self.ingest(top.get("ingest")),
             mailboxes=mailboxes,
-            reconcile=self.reconcile(top.get("reconcile")),
+            reconcile=reconcile,
             archive=self.archive(top["archive"]) if "archive" in top else None,
             metrics=self.metrics(top.get("metrics")),
             review=self.review(top.get("review")),
@@ -624,7 +642,7 @@ class _Reader:
     def reconcile(self, data: Any) -> ReconcileConfig:
         key = "reconcile"
         names = ("window_days", "stuck_minutes", "review_working_days", "deadline_warn_days", "region", "volume_weeks",
-                 "coordinators", "daily_ok_mail", "report_dir", "at", "retention")
+                 "coordinators", "daily_ok_mail", "report_dir", "at", "retention", "canary")
         table = self.table(data, key, names)
         d = ReconcileConfig()
         coordinators = self.get(table, f"{key}.coordinators", "coordinators", list, [])
@@ -644,6 +662,22 @@ class _Reader:
             report_dir=self.get(table, f"{key}.report_dir", "report_dir", str, d.report_dir),
             at=at,
             retention=self.retention(table.get("retention"), f"{key}.retention"),
+            canary=self.canary(table["canary"], f"{key}.canary") if "canary" in table else None,
+        )
+
+    def canary(self, data: Any, key: str) -> CanaryConfig:
+        """``[reconcile.canary]``: the key that signs the probes (from the environment or a file) and their time limits."""
+        table = self.table(data, key, ("secret", "secret_env", "secret_file", "max_delay_minutes", "valid_hours"))
+        secret = self.secret(table, key, "secret")
+        if secret is None:
+            raise self.fail(f"{key}.secret_env", "is required: the key that signs the probes (secret_env or secret_file)")
+        if not isinstance(secret, UnloadedSecret) and len(secret.reveal()) < 16:
+            raise self.fail(f"{key}.secret_env", "the key must be at least 16 characters long")
+        d_delay, d_valid = CanaryConfig.max_delay_minutes, CanaryConfig.valid_hours
+        return CanaryConfig(
+            secret=secret,
+            max_delay_minutes=self.positive(table, f"{key}.max_delay_minutes", "max_delay_minutes", float, d_delay),
+            valid_hours=self.positive(table, f"{key}.valid_hours", "valid_hours", float, d_valid),
         )
 
     def retention(self, data: Any, key: str) -> dict[str, int]:
@@ -658,7 +692,7 @@ class _Reader:
 
     def mailbox(self, data: Any, key: str) -> MailboxConfig:
         table = self.table(
-            data, key, ("name", "role", "address", "folders", "organisation", "secretary", "poll_interval", "idle", "imap")
+            data, key, ("name", "role", "address", "folders", "organisation", "secretary", "poll_interval", "idle", "canary", "imap")
         )
         name = self.get(table, f"{key}.name", "name", str)
         if not name or not all(c.isalnum() or c in "-_." for c in name):
@@ -677,6 +711,7 @@ class _Reader:
             secretary=self.address(self.get(table, f"{key}.secretary", "secretary", str), f"{key}.secretary") if "secretary" in table else None,
             poll_interval=self.positive(table, f"{key}.poll_interval", "poll_interval", float, 300.0),
             idle=self.get(table, f"{key}.idle", "idle", bool, True),
+            canary=self.get(table, f"{key}.canary", "canary", bool, False),
             imap=self.imap(table["imap"], f"{key}.imap"),
         )
 

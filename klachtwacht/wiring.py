@@ -14,7 +14,7 @@ from klachtwacht.notices.archive import ImapArchive
 from klachtwacht.notices.mailer import Mailer
 from klachtwacht.notices.render import NoticeRenderer
 from klachtwacht.perform import LetterPerformer, Performer, RegisterPerformer
-from klachtwacht.pipeline import Services, Step, parse_step
+from klachtwacht.pipeline import BatchStep, Services, Step, parse_step
 from klachtwacht.register import make_backend
 from klachtwacht.seams import ClassifierSeam, Seams
 from rules import Route, Thresholds
@@ -58,7 +58,13 @@ def build_services(config: Config, classifier: ClassifierSeam | None = None, *, 
         S.REGISTERED: flow.letters,
         S.NOTIFIED: flow.secretaries,
     }
-    return Services(steps=steps, seams=seams, flow=flow, batch_steps={S.PARSED: flow.classify_many, S.CLASSIFIED: flow.decide_many})
+    batch_steps: dict[str, BatchStep] = {S.PARSED: flow.classify_many, S.CLASSIFIED: flow.decide_many}
+    if config.reconcile.canary is not None:  # a probe is recognised before the model sees it (klachtwacht.canary.gate)
+        from klachtwacht.canary.gate import CanaryGate
+
+        gate = CanaryGate(config, flow.classify, flow.classify_many)
+        steps[S.PARSED], batch_steps[S.PARSED] = gate.step, gate.many
+    return Services(steps=steps, seams=seams, flow=flow, batch_steps=batch_steps)
 
 
 def plan_rules(config: Config, seams: Seams) -> Rules:

@@ -153,6 +153,8 @@ class Setup:
                 lines.append(f"poll_interval = {box['poll_interval']}")
             if "idle" in box:
                 lines.append(f"idle = {'true' if box['idle'] else 'false'}")
+            if box.get("canary"):
+                lines.append("canary = true")
             lines += [
                 "[mailboxes.imap]",
                 'host = "127.0.0.1"',

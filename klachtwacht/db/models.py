@@ -69,10 +69,11 @@ class MessageState:
     REVIEW = "review"
     QUARANTINED = "quarantined"
     FAILED = "failed"
+    CANARY = "canary"  # a nightly probe, recognised by its signed token: never classified, registered, reviewed or notified
 
 
 #: States in which no further automatic work happens until a person acts.
-FINAL_STATES = frozenset({MessageState.DONE, MessageState.REVIEW, MessageState.QUARANTINED, MessageState.FAILED})
+FINAL_STATES = frozenset({MessageState.DONE, MessageState.REVIEW, MessageState.QUARANTINED, MessageState.FAILED, MessageState.CANARY})
 
 intpk = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
 sha256 = Annotated[str, mapped_column(String(64))]

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from klachtwacht.db.models import Effect, FolderCursor, Message, MessageState, RegisterEntry, Sighting, utcnow
-from klachtwacht.reconcile.models import ReconcileRun
+from klachtwacht.reconcile.models import CanaryProbe, ReconcileRun
 from rules.deadlines import local_date
 
 __all__ = ["DatabaseCollector"]
@@ -44,7 +44,11 @@ class DatabaseCollector(Collector):
                 select(Message.state, Message.label, first.c.mailbox, func.count(), func.min(Message.state_changed_at))
                 .join(first, first.c.message_pk == Message.id).group_by(Message.state, Message.label, first.c.mailbox)
             )
+            canary = GaugeMetricFamily("klachtwacht_canary_last_seen_timestamp_seconds", "When the last canary probe of a mailbox was recognised",
+                                       labels=["mailbox"])
             for state, label, mailbox, count, since in rows:
+                if state == MessageState.CANARY:  # probes are not messages: left out of the counts, shown as their own gauge
+                    continue
                 messages.add_metric([state, label or "", mailbox], count)
                 if state == MessageState.REVIEW:
                     waiting[mailbox] += count
@@ -52,9 +56,15 @@ class DatabaseCollector(Collector):
                         oldest.add_metric([mailbox], max(0.0, (now - since).total_seconds()))
             for mailbox, count in waiting.items():
                 backlog.add_metric([mailbox], count)
+            for mailbox, at in session.execute(
+                select(CanaryProbe.mailbox, func.max(CanaryProbe.seen_at)).where(CanaryProbe.seen_at.is_not(None)).group_by(CanaryProbe.mailbox)
+            ):
+                if at is not None:
+                    canary.add_metric([mailbox], at.timestamp())
             yield messages
             yield backlog
             yield oldest
+            yield canary
 
             open_ = GaugeMetricFamily("klachtwacht_complaints_open", "Open complaints in the built-in register by deadline status", labels=["deadline"])
             counts = {"ok": 0, "due_7d": 0, "overdue": 0}

@@ -45,6 +45,7 @@ class OutgoingMail:
     references: tuple[str, ...] = ()
     attachments: tuple[tuple[str, str, str, bytes], ...] = ()  # (filename, maintype, subtype, data)
     sender_name: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # further header fields (the canary probe's token)
 
 
 class MailSender(Protocol):
@@ -90,6 +91,8 @@ class Mailer:
             message["In-Reply-To"] = mail.in_reply_to
         if mail.references:
             message["References"] = " ".join(mail.references)
+        for name, value in mail.headers:
+            message[name] = value
         message.set_content(mail.text)
         if mail.html:
             message.add_alternative(mail.html, subtype="html")

@@ -32,6 +32,7 @@ TEMPLATES = {
     "secretary_woo": False,
     "forward_bezwaar": False,
     "forward_woo": False,
+    "sender_extension": False,  # Awb 9:11 lid 2 (klachtwacht.register.extension)
 }
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december")
 
@@ -59,6 +60,10 @@ def _sample(org: OrganisationConfig) -> dict[str, Any]:
         "mailbox": "wethouder-voorbeeld",
         "sender_notified": True,
         "decided_by_text": "het model",
+        "previous_due": date(2026, 4, 14),
+        "extended_due": date(2026, 5, 12),
+        "reason": "Wij wachten nog op de reactie van de betrokken medewerker.",
+        "consent": False,
     }
 
 

@@ -34,6 +34,7 @@ EFFECT_NL = {
     "register": "registratie",
     "notice_sender": "brief aan de afzender",
     "notice_secretary": "bericht aan het secretariaat",
+    "notice_extension": "brief over de verdaging",
 }
 
 

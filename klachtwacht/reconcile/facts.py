@@ -128,7 +128,7 @@ def load_facts(session: Session, since: datetime) -> Facts:
     rows = session.execute(
         select(first_seen.c.mailbox, first_seen.c.first, Message.label)
         .join(Message, Message.id == first_seen.c.message_pk)
-        .where(first_seen.c.first >= since)
+        .where(first_seen.c.first >= since, Message.state != MessageState.CANARY)  # probes are not traffic
     )
     for mailbox, first, label in rows:
         day = local_date(first)

@@ -25,6 +25,8 @@ KINDS = {
     "failed": "Berichten waarvan de verwerking is opgegeven",
     "quarantined": "Berichten die niet te lezen waren",
     "register_missing": "Klachten zonder registratie",
+    "register_zaak_missing": "Zaken verdwenen uit het zaaksysteem",
+    "register_unreachable": "Zaaksysteem niet bereikbaar",
     "effect_missing": "Brieven of registraties die niet zijn uitgevoerd",
     "review_backlog": "Berichten die te lang op beoordeling wachten",
     "deadline_due": "Klachten met een termijn die binnen 7 dagen verloopt",
@@ -33,6 +35,7 @@ KINDS = {
     "volume_drop": "Minder berichten dan gewoonlijk",
     "volume_silent": "Kanaal stil",
     "canary_missing": "Testbericht niet aangekomen",
+    "canary_not_sent": "Testbericht niet verstuurd",
     "retention": "Bewaartermijn verstreken",
 }
 

@@ -17,15 +17,19 @@ from sqlalchemy import select
 
 from ingest.cursor import Cursor
 from ingest.imap import FetchedMessage
+from klachtwacht.canary.probe import send_probes
 from klachtwacht.config import Config, MailboxConfig
 from klachtwacht.db.models import Sighting, utcnow
 from klachtwacht.errors import KlachtwachtError
 from klachtwacht.intake import DatabaseSink
+from klachtwacht.notices.mailer import Mailer, MailSender
+from klachtwacht.reconcile.canary import canary_findings, last_probes
 from klachtwacht.reconcile.checks import ChannelVolume, Settings, channel_volumes, store_findings, stuck_messages, volume_findings
 from klachtwacht.reconcile.facts import Facts, load_facts
 from klachtwacht.reconcile.findings import Finding, Report
 from klachtwacht.reconcile.mailboxes import check_mailbox
 from klachtwacht.reconcile.retention import apply_retention
+from klachtwacht.reconcile.zaken import check_zaken, zaak_refs
 from rules.deadlines import local_date
 
 __all__ = ["settings_of", "Reconciler", "RunResult"]
@@ -54,7 +58,8 @@ class RunResult:
 class Reconciler:
     """Runs the checks against one App (its database, broker and mailboxes)."""
 
-    def __init__(self, app: object, *, repair: bool = True, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(self, app: object, *, repair: bool = True, progress: Callable[[str], None] | None = None,
+                 mailer: MailSender | None = None) -> None:
         from klachtwacht.runtime import App
 
         assert isinstance(app, App)
@@ -63,6 +68,7 @@ class Reconciler:
         self.settings = settings_of(app.config)
         self.repair = repair
         self.progress = progress or (lambda _step: None)
+        self.mailer = mailer  # for the canary probes; None: the configured SMTP server
 
     def run(self, day: date | None = None, now: datetime | None = None) -> RunResult:
         now = now or utcnow()
@@ -81,11 +87,17 @@ class Reconciler:
             findings = [f.as_repaired() if f.kind == "stuck" else f for f in findings]
         else:
             findings = [replace(f, detail=f.detail.replace("; opnieuw in de wachtrij gezet.", ".")) if f.kind == "stuck" else f for f in findings]
+        if self.config.register.backend == "zgw":
+            self.progress("zaken")
+            findings += self._zaken()
         for mailbox in self.config.mailboxes:
             self.progress("mailbox %s" % mailbox.name)
             found, new = self._mailbox(mailbox, facts, today, now)
             findings += found
             enqueued += new
+        if self.config.reconcile.canary is not None:
+            self.progress("canary")
+            findings += self._canary(today, now)
         self.progress("volumes")
         volumes = channel_volumes(facts, self.settings, today, [m.name for m in self.config.mailboxes])
         findings += volume_findings(volumes, facts, self.settings, today)
@@ -99,6 +111,31 @@ class Reconciler:
         report = Report(today, tuple(findings), tuple(volumes))
         log.info("reconcile %s: %d findings (%s)", today, len(findings), "clean" if report.clean else "not clean")
         return RunResult(report, tuple(volumes), tuple(enqueued))
+
+    def _canary(self, today: date, now: datetime) -> list[Finding]:
+        """Check the last probe of each mailbox, then (when repairing) send tonight's."""
+        canary = self.config.reconcile.canary
+        assert canary is not None
+        names = [m.name for m in self.config.mailboxes if m.canary]
+        delay = timedelta(minutes=canary.max_delay_minutes)
+        with self.app.sessions() as session:
+            probes = last_probes(session, names, now - delay)
+        findings = canary_findings(probes, names, delay)
+        if self.repair:
+            sent = send_probes(self.app.sessions, self.mailer or Mailer(self.config.smtp), self.config, today, now)
+            for mailbox, reason in sent.failed:
+                findings.append(Finding("canary_not_sent", "warning", "Het controlebericht voor %s kon niet worden verstuurd: %s." % (
+                    mailbox, reason[:300]), mailbox))
+        return findings
+
+    def _zaken(self) -> list[Finding]:
+        """Each zaak of the register still in the zaaksysteem (read-only GETs; a missing zaak is reported, never re-made)."""
+        exists = getattr(self.app.services.seams.register if self.app.services.seams else None, "zaak_exists", None)
+        if exists is None:
+            return []
+        with self.app.sessions() as session:
+            refs = zaak_refs(session)
+        return check_zaken(refs, exists)
 
     def _seen(self, mailbox: str) -> Callable[[str, int], set[int]]:
         def seen(folder: str, uidvalidity: int) -> set[int]:

@@ -77,9 +77,10 @@ class _Progress:
 class _Refused(KlachtwachtError):
     """Raised when an API refused a request for good (a 4xx other than 429)."""
 
-    def __init__(self, message: str, codes: frozenset[str]) -> None:
+    def __init__(self, message: str, codes: frozenset[str], status: int = 400) -> None:
         super().__init__(message)
         self.codes = codes
+        self.status = status
 
 
 class _Raced(RegisterUnavailable):
@@ -149,6 +150,23 @@ class ZgwRegister:
             self._complete(request, zaak, self._progress(request, zaak))
         log.info("registered %s as zaak %s", request.number, zaak)
         return zaak
+
+    def zaak_exists(self, url: str) -> bool:
+        """Whether the zaak at ``url`` is still there: False when the Zaken API answers 404 (or 410).
+
+        Raises :class:`RegisterUnavailable` when the API cannot say, and
+        :class:`KlachtwachtError` for a URL outside the configured Zaken API.
+        """
+        prefix = self.options.zaken_url.rstrip("/") + "/"
+        if not url.startswith(prefix + "zaken/"):
+            raise KlachtwachtError("zaak URL %s is not in the configured Zaken API (%s)" % (url, self.options.zaken_url))
+        try:
+            self._call("GET", self.options.zaken_url, url[len(prefix):])
+        except _Refused as exc:
+            if exc.status in (404, 410):
+                return False
+            raise
+        return True
 
     def _complete(self, request: RegisterRequest, zaak: str, progress: _Progress) -> None:
         o = self.options
@@ -340,7 +358,7 @@ def _refusal(api: str, what: str, response: requests.Response) -> _Refused:
     ) or str(problem.get("detail") or problem.get("title") or response.reason or "")[:MAX_REASON]
     codes = frozenset(str(p.get("code")) for p in params)
     # The error may be logged and shown: no address the API might quote back.
-    return _Refused("%s refused %s with %d: %s" % (api, what, response.status_code, _ADDRESS.sub("<adres>", details)), codes)
+    return _Refused("%s refused %s with %d: %s" % (api, what, response.status_code, _ADDRESS.sub("<adres>", details)), codes, response.status_code)
 
 
 def _retry_after(value: str | None) -> float | None:

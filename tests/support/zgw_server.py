@@ -2,7 +2,7 @@
 
 :class:`ZgwServer` serves, on a free loopback port, ``/zaken/api/v1/`` (zaken,
 zaakinformatieobjecten, rollen, statussen) and ``/documenten/api/v1/``
-(enkelvoudiginformatieobjecten): list with filters and create. It validates
+(enkelvoudiginformatieobjecten): list with filters and create, and one zaak by its URL. It validates
 every request with openapi-core against the vendored files in
 ``tests/support/specs`` (path, query, required headers such as ``Accept-Crs``,
 security, body schema, the schema a ``discriminator`` selects, and no
@@ -11,7 +11,8 @@ answers 400 otherwise; it checks the HS256 JWT and its claims and answers 403
 otherwise; it validates its own responses into :attr:`ZgwServer.spec_violations`
 (tests assert it empty); it records every request. On cue it plays down:
 :meth:`~ZgwServer.fail_with`, ``drop_connections``, ``delay``, ``crash_after``
-(store, then answer 500). Catalogue URLs are fake ones on the same server.
+(store, then answer 500); :meth:`~ZgwServer.delete_zaak` removes a zaak, so that
+``GET zaken/{uuid}`` answers 404. Catalogue URLs are fake ones on the same server.
 Not emulated: the informatieobjecttype belonging to the zaaktype, scopes.
 """
 
@@ -104,6 +105,7 @@ class RecordedRequest:
     body: Any
     claims: dict[str, Any] | None = None
     status: int = 0
+    item: str | None = None  # the uuid of a detail request (GET zaken/{uuid})
 
 
 @dataclass
@@ -198,6 +200,14 @@ class ZgwServer:
     def recover(self) -> None:
         self.down, self.drop_connections, self.delay = None, False, 0.0
 
+    def delete_zaak(self, url: str) -> None:
+        """Remove a zaak as a user of the zaaksysteem would (its rollen, statussen and links go with it)."""
+        with self._lock:
+            del self.zaken[url]
+            for store in (self.links, self.rollen, self.statussen):
+                for key in [k for k, v in store.items() if v.get("zaak") == url]:
+                    del store[key]
+
     def catalogue(self, kind: str) -> str:
         """The fake catalogue URL of ``kind``: zaaktypen, informatieobjecttypen, roltypen or statustypen."""
         return "%s/catalogi/api/v1/%s/%s" % (self.base_url, kind, uuid.uuid5(uuid.NAMESPACE_URL, kind))
@@ -227,8 +237,9 @@ class ZgwServer:
         except ValueError:
             body = raw
         with self._lock:
-            record = RecordedRequest(method, url.path, parts[3] if len(parts) == 4 else "",
+            record = RecordedRequest(method, url.path, parts[3] if len(parts) in (4, 5) else "",
                                      dict(parse_qsl(url.query, keep_blank_values=True)), headers, body)
+            record.item = parts[4] if len(parts) == 5 else None
             self.requests.append(record)
             answer = self._answer(record, parts[0], raw, url.query)
             if answer is not None:
@@ -247,8 +258,11 @@ class ZgwServer:
             return _Answer(status, _fout(status, "unavailable", "Niet beschikbaar (test)."), extra, fault=True, validate=False)
         if RESOURCES.get(record.resource) != api or record.method not in ("GET", "POST"):
             return _Answer(404, _fout(404, "not_found", "Niet gevonden."), validate=False)
+        if record.item is not None and (record.resource != "zaken" or record.method != "GET"):
+            return _Answer(404, _fout(404, "not_found", "Niet gevonden."), validate=False)
+        detail = "" if record.item is None else "/" + record.item
         spec_request = _SpecRequest(
-            host_url=SPEC_SERVERS[api], path="/api/v1/" + record.resource, method=record.method.lower(),
+            host_url=SPEC_SERVERS[api], path="/api/v1/" + record.resource + detail, method=record.method.lower(),
             parameters=RequestParameters(query=ImmutableMultiDict(parse_qsl(query, keep_blank_values=True)),
                                          header=record.headers, cookie=ImmutableMultiDict(), path={}),
             body=raw or None, content_type=record.headers.get("Content-Type", "application/octet-stream"),
@@ -281,6 +295,11 @@ class ZgwServer:
             "rollen": self.rollen, "statussen": self.statussen,
         }[record.resource]
         crs = {"Content-Crs": "EPSG:4326"} if record.resource == "zaken" else {}
+        if record.item is not None:  # GET zaken/{uuid}: the one detail call klachtwacht makes (reconciliation)
+            url = "%s/zaken/api/v1/zaken/%s" % (self.base_url, record.item)
+            if url not in self.zaken:
+                raise _Problem(404, "not_found", "Niet gevonden.")
+            return _Answer(200, self._show("zaken", self.zaken[url]), crs)
         if record.method == "GET":
             filters = {k: v for k, v in record.query.items() if k not in ("page", "expand")}
             found = [self._show(record.resource, item) for item in store.values()

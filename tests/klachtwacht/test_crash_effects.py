@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from support.dovecot import Dovecot
 from support.mail import mails
-from support.smtp import CapturedMessage, SmtpSink
+from support.smtp import ArchivingSink
 
 from klachtwacht.db.models import Effect, Message, RegisterEntry
 
@@ -33,38 +33,15 @@ ARCHIVE = "archief@gemeente-veenstad.nl"
 PASSWORD = "geheim-wachtwoord"
 
 
-class ArchivingSink(SmtpSink):
-    """An SMTP server whose copy to the archive address lands in a Dovecot mailbox before it answers 250."""
-
-    def __init__(self, dovecot: Dovecot, user: str) -> None:
-        super().__init__()
-        self.dovecot, self.user = dovecot, user
-
-    def _record(self, captured: CapturedMessage) -> None:
-        if ARCHIVE in captured.rcpt_tos:
-            self.dovecot.append(self.user, "INBOX", captured.raw)
-        super()._record(captured)
-
-
-def _config(setup: Any, dovecot: Dovecot, sink: SmtpSink) -> Path:
+def _config(setup: Any, dovecot: Dovecot, sink: ArchivingSink) -> Path:
     setup.dovecot, setup.smtp = dovecot, sink
     setup.mailbox("wethouder-devries", "wethouder", secretary="secretariaat.devries@gemeente-veenstad.nl")
-    setup.extra = "\n".join(
-        [
-            "parse_processes = 1",  # under [ingest]: no pool children to outlive a killed parent
-            "[rules]",
-            "notices_per_sender_per_day = 1000",
-            "[archive]",
-            f'address = "{ARCHIVE}"',
-            "delivery_grace = 1.0",
-            "[archive.imap]",
-            'host = "127.0.0.1"',
-            f"port = {dovecot.port}",
-            'security = "none"',
-            'username = "secretariaat"',
-            'password_env = "KW_TEST_PASSWORD"',
-        ]
-    )
+    setup.extra = "\n".join([
+        "parse_processes = 1",  # under [ingest]: no pool children to outlive a killed parent
+        "[rules]",
+        "notices_per_sender_per_day = 1000",
+        sink.archive_config(dovecot.port),
+    ])  # fmt: skip
     return setup.write()
 
 
@@ -107,7 +84,7 @@ def _kill_during_effects(config: Path, log: Path, engine: Any, rng: random.Rando
 def test_kill_9_during_register_and_letters_sends_no_letter_twice_and_leaves_nothing_unfinished(setup: Any, dovecot: Dovecot, db_url: str, tmp_path: Path) -> None:
     kills = 10 if db_url.startswith("sqlite") else 3
     rng = random.Random(11)
-    with ArchivingSink(dovecot, "secretariaat") as sink:
+    with ArchivingSink(dovecot, "secretariaat", ARCHIVE) as sink:
         config = _config(setup, dovecot, sink)
         log = tmp_path / "ingest.log"
         engine = create_engine(db_url)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from support.dovecot import Dovecot
 from support.mail import mails, make_mail
 from support.pgcluster import PgCluster
-from support.smtp import SmtpSink
+from support.smtp import ArchivingSink, SmtpSink
 
 from klachtwacht.db.models import FINAL_STATES, Message, MessageState, RegisterEntry
 from klachtwacht.runtime import run_ingest_once, run_service
@@ -32,6 +32,7 @@ from klachtwacht.transient import is_transient
 pytestmark = pytest.mark.dovecot
 
 COUNT = 500
+ARCHIVE = "archief@gemeente-veenstad.nl"
 OUTAGE = 20.0
 
 
@@ -41,13 +42,18 @@ def cluster() -> Iterator[PgCluster]:
         yield pg
 
 
-def _setup(tmp_path: Path, name: str, url: str, dovecot: Dovecot, smtp: SmtpSink) -> Any:
+def _sink(dovecot: Dovecot, name: str) -> ArchivingSink:
+    """The SMTP server, with the letter archive (a folder per run) that tells a letter sent before an outage from one that was not."""
+    return ArchivingSink(dovecot, "secretariaat", ARCHIVE, folder=f"Archief-{name}")
+
+
+def _setup(tmp_path: Path, name: str, url: str, dovecot: Dovecot, smtp: ArchivingSink) -> Any:
     from conftest import Setup
 
     folder = tmp_path / name
     folder.mkdir()
     setup = Setup(tmp_path=folder, db_url=url, dovecot=dovecot, smtp=smtp)
-    setup.extra = "batch_size = 50"
+    setup.extra = "batch_size = 50\n" + smtp.archive_config(dovecot.port)
     setup.mailbox("wethouder-devries", "wethouder", poll_interval=300)
     return setup
 
@@ -98,7 +104,7 @@ def test_a_postgresql_restart_mid_pass_ends_every_message_as_without_it_and_the_
     dovecot.fast_fill("wethouder", "INBOX", (raw for _, raw in mails(COUNT, seed=41)))
 
     # the expectation: the same mail through a pass without an outage
-    with SmtpSink() as calm_smtp:
+    with _sink(dovecot, "calm") as calm_smtp:
         calm = _setup(tmp_path, "calm", cluster.create_database("calm"), dovecot, calm_smtp).app(classifier)
         try:
             summary = run_ingest_once(calm)
@@ -112,7 +118,7 @@ def test_a_postgresql_restart_mid_pass_ends_every_message_as_without_it_and_the_
     assert len(expected) == COUNT and MessageState.FAILED not in expected.values()
     assert expected_entries and expected_letters
 
-    with SmtpSink() as smtp:
+    with _sink(dovecot, "outage") as smtp:
         url = cluster.create_database("outage")
         app = _setup(tmp_path, "outage", url, dovecot, smtp).app(classifier)
         engine = create_engine(url, pool_pre_ping=True)

@@ -36,7 +36,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from .services import free_port
 
-__all__ = ["CapturedMessage", "SmtpSink", "make_self_signed_certificate"]
+__all__ = ["ArchivingSink", "CapturedMessage", "SmtpSink", "make_self_signed_certificate"]
 
 log = logging.getLogger(__name__)
 
@@ -335,3 +335,24 @@ class SmtpSink:
         user, password = self.auth
         ok = auth_data.login == user.encode("utf-8") and auth_data.password == password.encode("utf-8")
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+
+class ArchivingSink(SmtpSink):
+    """An SMTP server whose copy to ``archive`` lands in a Dovecot folder before it answers 250, as an archive mailbox would."""
+
+    def __init__(self, dovecot: Any, user: str, archive: str, folder: str = "INBOX") -> None:
+        super().__init__()
+        self.dovecot, self.user, self.archive, self.folder = dovecot, user, archive, folder
+
+    def _record(self, captured: CapturedMessage) -> None:
+        if self.archive in captured.rcpt_tos:
+            self.dovecot.append(self.user, self.folder, captured.raw)
+        super()._record(captured)
+
+    def archive_config(self, port: int, password_env: str = "KW_TEST_PASSWORD", grace: float = 1.0) -> str:
+        """The ``[archive]`` section that reads this sink's copies back."""
+        return "\n".join([
+            "[archive]", f'address = "{self.archive}"', f'folder = "{self.folder}"', f"delivery_grace = {grace}",
+            "[archive.imap]", 'host = "127.0.0.1"', f"port = {port}", 'security = "none"', f'username = "{self.user}"',
+            f'password_env = "{password_env}"',
+        ])  # fmt: skip

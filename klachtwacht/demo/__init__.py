@@ -41,6 +41,9 @@ def _config_text(folder: Path, imap_port: int, smtp_port: int) -> str:
         'sender = "klachten@gemeente-veenstad.nl"',
         "[register]",
         'backend = "database"',
+        "[ingest]",
+        "start = 2026-01-01",  # the sample mail is new to klachtwacht, not history
+        "max_age_days = 0",
         "[[organisations]]",
         'name = "veenstad"',
         'display_name = "Gemeente Veenstad"',

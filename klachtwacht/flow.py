@@ -167,7 +167,8 @@ class Flow:
         """registered -> notified: forwards to a team first, then the sender's letter."""
         held = next((r for r in effects_of(ctx.session, ctx.message.id) if r.status == HELD), None)
         if held is not None:  # registered; the letter waits for a person (the owner had answered already)
-            return StepResult(S.REVIEW, reason=held.detail or "de brief wacht op bevestiging")
+            why = held.detail or "de brief aan de afzender wacht op bevestiging"
+            return StepResult(S.REVIEW, {"decision_reason": why}, reason=why)
         view = view or self.view(ctx)
         forwards = (Kind.FORWARD_BEZWAAR, Kind.FORWARD_WOO)
         done = perform_phase(ctx.sessions, view, Phase.LETTERS, self.performers, stop=lambda job, status: job.kind in forwards and status == REJECTED)

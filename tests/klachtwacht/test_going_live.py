@@ -5,6 +5,7 @@ The labels come from a test double (support.labels) so every count is exact.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -201,3 +202,43 @@ def test_a_complaint_the_owner_had_answered_is_registered_and_its_letter_waits_f
         assert len(list_register(app.sessions)) == 1 and _recipients(smtp) == ["burger1@example.nl", SECRETARY]
     finally:
         app.close()
+
+
+def test_the_pilot_report_counts_what_shadow_mode_planned_and_the_graded_quality(setup: Any, dovecot: Any, smtp: Any) -> None:
+    from sqlalchemy import func
+    from support.cli import klachtwacht
+
+    from klachtwacht.db.models import ReviewDecision
+
+    for n in (1, 2):
+        dovecot.append("wethouder", "INBOX", _mail("Klacht", n))
+    dovecot.append("wethouder", "INBOX", _mail("Vraag", 3, "beleidsvraag"))
+    dovecot.append("wethouder", "INBOX", make_mail(subject="Twijfel [label:klacht p=0.5]", body="x", sender="T <t@example.nl>", message_id="<twijfel@example.nl>"))
+    dovecot.append("wethouder", "INBOX", make_mail(subject="Nieuws [label:overig p=0.99]", body="x", sender="N <n@example.org>", message_id="<nieuws@example.nl>"))
+    _box(setup, dovecot, smtp, 'start = 2000-01-01\nmode = "shadow"')
+    app = setup.app(HeaderLabels())
+    try:
+        run_ingest_once(app)
+        ids = {r["message_id"]: r["id"] for r in list_messages(app.sessions)}
+        decide_again(app.sessions, app.services.flow, ids["<twijfel@example.nl>"], CONFIRMED, actor="ria")
+        with app.sessions.begin() as session:  # what the review app records beside each decision
+            session.add(ReviewDecision(message_pk=ids["<twijfel@example.nl>"], actor="ria", source="review", predicted_label="klacht", final_label="klacht"))
+            session.add(ReviewDecision(message_pk=ids["<klacht-1@example.nl>"], actor="ria", source="steekproef", predicted_label="klacht", final_label="beleidsvraag"))
+        with app.sessions() as session:
+            planned = dict(session.execute(select(Effect.effect, func.count()).where(Effect.status == "shadow").group_by(Effect.effect)).all())
+    finally:
+        app.close()
+    run = klachtwacht("pilot", "report", "--json", "--config", str(setup.write()), cwd=setup.tmp_path)
+    assert run.status == 0, run.err
+    report = json.loads(run.out)
+    assert report["messages"] == 5 and report["by_label"] == {"klacht": 3, "beleidsvraag": 1, "overig": 1}
+    assert (report["would_register"], report["letters"], report["secretary_notices"]) == (planned["register"], planned["notice_sender"], planned["notice_secretary"])
+    assert (report["would_register"], report["letters"], report["secretary_notices"]) == (3, 3, 4)
+    assert (report["to_review"], report["waiting"], report["graded"], report["agreed"]) == (1, 0, 2, 1)
+    klacht = next(q for q in report["labels"] if q["label"] == "klacht")
+    assert klacht["precision"] == 0.5 and klacht["recall"] == 1.0
+    low, high = klacht["precision_interval"]
+    assert 0.09 < low < 0.1 and 0.9 < high < 0.91  # Wilson 95% for 1 of 2
+    assert smtp.messages == []
+    text = klachtwacht("pilot", "report", "--config", str(setup.write()), cwd=setup.tmp_path)
+    assert "3 klachten geregistreerd" in text.out and "precisie 50%" in text.out

@@ -112,3 +112,22 @@ def test_an_audit_since_a_date_in_the_future_or_of_an_unknown_mailbox_does_not_r
     assert run.status == 2 and "in the future" in run.err
     run = klachtwacht("audit", "--since", "2026-01-01", "--mailbox", "onbekend", "--config", str(setup.write()), cwd=tmp_path)
     assert run.status == 2 and run.lines == [f"klachtwacht: --mailbox: no mailbox 'onbekend' in {setup.tmp_path / 'klachtwacht.toml'} (known: none)"]
+
+
+def test_with_fetch_mail_never_stored_is_read_from_the_server_without_touching_or_storing_it(setup: Any, dovecot: Any, smtp: Any) -> None:
+    body = "Geachte wethouder, de medewerker aan de balie was onbeschoft en stuurde mij weg. Ik ben zeer ontevreden en dien hierbij een klacht in."
+    dovecot.append("wethouder", "INBOX", make_mail(subject="Klacht over de balie", body=body, sender="Ria <ria@example.nl>", message_id="<oud@example.nl>"),
+                   msg_time=NOW - timedelta(days=40))
+    dovecot.append("wethouder", "INBOX", make_mail(subject="Te oud", body=body, message_id="<te-oud@example.nl>"), msg_time=NOW - timedelta(days=400))
+    setup.dovecot, setup.smtp = dovecot, smtp
+    setup.mailbox("wethouder-devries", "wethouder")
+    before = dovecot.flags("wethouder", "INBOX")
+    since = (NOW - timedelta(days=100)).date().isoformat()
+    run = klachtwacht("audit", "--since", since, "--fetch", "--json", "--report-dir", str(setup.tmp_path / "r"), "--config", str(setup.write()),
+                      cwd=setup.tmp_path)  # the mailbox's password comes from the environment the fixture set
+    assert run.status == 1, run.err
+    report = json.loads(run.out)
+    assert report["messages"] == 1 and [(m["state"], m["subject"], m["label"]) for m in report["missing"]] == [("niet opgeslagen", "Klacht over de balie", "klacht")]
+    assert dovecot.flags("wethouder", "INBOX") == before  # never \Seen, never moved
+    run = klachtwacht("messages", "list", "--json", "--config", str(setup.write()), cwd=setup.tmp_path)
+    assert run.status == 0 and run.out == ""  # nothing was stored

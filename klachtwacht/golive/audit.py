@@ -144,15 +144,21 @@ def fetch_unstored(config: Any, since: date, mailboxes: Sequence[str], session: 
 
 
 def audit(messages: list[AuditMessage], since: date, export: Sequence[ExportRow] | None = None, source: str = "", window_days: int = 14) -> AuditResult:
-    """Match the complaints among ``messages`` to the built-in register, or to ``export`` when given."""
+    """Match the complaints among ``messages`` to the built-in register, and to ``export`` when given.
+
+    A complaint klachtwacht registered itself is matched by its entry; the
+    others are looked for in the export.
+    """
     result = AuditResult(since=since, source=source or "het register van klachtwacht", messages=messages)
-    complaints = result.complaints
+    complaints = []
+    for m in result.complaints:
+        if m.number is not None:
+            result.matched.append((m, m.number, (f"door klachtwacht geregistreerd als {m.number}",)))
+        elif export is None:
+            result.missing.append(m)
+        else:
+            complaints.append(m)
     if export is None:
-        for m in complaints:
-            if m.number is not None:
-                result.matched.append((m, m.number, (f"in het register als {m.number}",)))
-            else:
-                result.missing.append(m)
         return result
     wanted = [Complaint(m.key, m.received, m.sender_address, m.sender_name, m.subject) for m in complaints]
     matches: dict[int, Match] = {match.complaint: match for match in match_complaints(wanted, export, window_days=window_days)}
@@ -163,6 +169,7 @@ def audit(messages: list[AuditMessage], since: date, export: Sequence[ExportRow]
         else:
             reference = found.row.number or f"regel {found.row.line}"
             result.matched.append((m, reference, found.evidence))
+    result.matched.sort(key=lambda item: (item[0].received, item[0].key))
     return result
 
 

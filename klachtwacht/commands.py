@@ -15,12 +15,14 @@ def register(sub: Any) -> None:
     """Add the further sub-commands to the ``klachtwacht`` parser."""
     from classifiers import cli as classifier_cli
     from klachtwacht.annual import command as annual_command
+    from klachtwacht.golive import command as golive_command
     from klachtwacht.reconcile import command as reconcile_command
 
     classifier_cli.register(sub)
     reconcile_command.register(sub)
     annual_command.register(sub)
     register_reviews(sub)
+    golive_command.register(sub)
     reg = sub.add_parser("register", help="the central complaints register")
     reg_sub = reg.add_subparsers(dest="register_command", required=True)
     listing = reg_sub.add_parser("list", help="one line (or JSON object) per register entry")

@@ -1,7 +1,7 @@
 """canary probes
 
 Revision ID: 0008_canary
-Revises: 0007_going_live (0006_review on the canary branch until the going-live migration is merged)
+Revises: 0007_going_live
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_canary"
-# TODO(merge): "0007_going_live" once that migration is merged; 0006_review keeps this branch's chain whole.
-down_revision = "0006_review"
+down_revision = "0007_going_live"
 branch_labels = None
 depends_on = None
 

@@ -12,9 +12,10 @@ from typing import Any, Protocol
 
 from klachtwacht.errors import AuthenticationFailed, MailboxUnavailable
 
-__all__ = ["TokenProvider", "StaticTokenProvider", "MsalTokenProvider", "EXCHANGE_SCOPE"]
+__all__ = ["TokenProvider", "StaticTokenProvider", "MsalTokenProvider", "EXCHANGE_SCOPE", "ENTRA_AUTHORITY"]
 
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
+ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 
 
 class TokenProvider(Protocol):
@@ -41,8 +42,20 @@ class MsalTokenProvider:
     an empty cache so a new token is requested.
     """
 
-    def __init__(self, tenant_id: str, client_id: str, client_secret: str, *, scope: str = EXCHANGE_SCOPE, app_factory: Any = None) -> None:
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str = EXCHANGE_SCOPE,
+        app_factory: Any = None,
+        authority: str = ENTRA_AUTHORITY,
+        verify: str | bool = True,
+    ) -> None:
         self._tenant_id = tenant_id
+        self._authority = authority.rstrip("/")
+        self._verify = verify
         self._client_id = client_id
         self._client_secret = client_secret
         self._scope = scope
@@ -55,10 +68,18 @@ class MsalTokenProvider:
             return self._factory()
         import msal
 
+        if self._authority == ENTRA_AUTHORITY:
+            return msal.ConfidentialClientApplication(
+                self._client_id, authority=f"{ENTRA_AUTHORITY}/{self._tenant_id}", client_credential=self._client_secret, verify=self._verify
+            )
+        # a national cloud or a test's own token server: not in Microsoft's instance list
         return msal.ConfidentialClientApplication(
             self._client_id,
-            authority=f"https://login.microsoftonline.com/{self._tenant_id}",
+            authority=f"{self._authority}/{self._tenant_id}",
             client_credential=self._client_secret,
+            validate_authority=False,
+            instance_discovery=False,
+            verify=self._verify,
         )
 
     def token(self, *, refresh: bool = False) -> str:

@@ -102,7 +102,6 @@ class GraphClient:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
         self._not_before = 0.0  # time.monotonic() before which no request is sent (after a Retry-After)
-        self._token: str | None = None
         self._http = httpx.Client(timeout=timeout, verify=verify, transport=transport, follow_redirects=False)
         #: Seconds waited because the server asked (429/503/504), for tests and metrics.
         self.waited = 0.0
@@ -138,10 +137,8 @@ class GraphClient:
 
     # -- the one request loop --------------------------------------------
     def _bearer(self, refresh: bool) -> str:
-        with self._lock:
-            if refresh or self._token is None:
-                self._token = self.tokens.token(refresh=refresh)
-            return self._token
+        """The provider's token: MSAL answers from its cache and renews it shortly before it expires."""
+        return self.tokens.token(refresh=refresh)
 
     def _wait_turn(self) -> None:
         with self._lock:

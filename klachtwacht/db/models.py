@@ -189,6 +189,8 @@ class FolderCursor(Base):
     last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    #: Graph folders: the nextLink to resume a sync at, or the deltaLink of the last one (IMAP folders: None).
+    delta_link: Mapped[str | None] = mapped_column(Text)
 
 
 class Lease(Base):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -102,7 +103,8 @@ class GraphClient:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
         self._not_before = 0.0  # time.monotonic() before which no request is sent (after a Retry-After)
-        self._http = httpx.Client(timeout=timeout, verify=verify, transport=transport, follow_redirects=False)
+        trust: ssl.SSLContext | bool = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        self._http = httpx.Client(timeout=timeout, verify=trust, transport=transport, follow_redirects=False)
         #: Seconds waited because the server asked (429/503/504), for tests and metrics.
         self.waited = 0.0
         self.requests = 0

@@ -37,7 +37,7 @@ from urllib.parse import quote, urlencode
 from ingest.backoff import Backoff
 from ingest.cursor import Cursor
 from ingest.graph.client import GraphClient, SyncStateGone
-from ingest.graph.delta import DeltaItem, first_link, graph_time, pages
+from ingest.graph.delta import DeltaItem, first_link, graph_time, pages, parse_time
 from ingest.imap import FetchedMessage
 from ingest.poller import BatchSink, FolderResult, PollResult
 from klachtwacht.errors import AuthenticationFailed, DatabaseUnavailable, FolderMissing, MailboxUnavailable
@@ -142,15 +142,17 @@ class GraphMailbox:
                 found = list(pool.map(one, items))
         return [m for m in found if m is not None]
 
-    def ids_since(self, folder: str, since: datetime, page_size: int = 500) -> Iterator[str]:
-        """The ids of the messages in ``folder`` received since ``since``, page by page (for the reconciliation)."""
-        params = {"$select": "id", "$filter": f"receivedDateTime ge {graph_time(since)}", "$top": str(page_size)}
+    def messages_since(self, folder: str, since: datetime, page_size: int = 500) -> Iterator[list[DeltaItem]]:
+        """The messages in ``folder`` received since ``since`` (id and receipt time), a page at a time (for the reconciliation)."""
+        params = {"$select": "id,receivedDateTime", "$filter": f"receivedDateTime ge {graph_time(since)}", "$top": str(page_size)}
         link: str | None = f"{self._base}/mailFolders/{quote(self.resolve(folder))}/messages?{urlencode(params, quote_via=quote, safe='$,=')}"
         while link:
             body = self.client.get_json(link, prefer='IdType="ImmutableId"')
-            for entry in body.get("value", []):
-                if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                    yield entry["id"]
+            yield [
+                DeltaItem(entry["id"], None, parse_time(entry.get("receivedDateTime")))
+                for entry in body.get("value", [])
+                if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+            ]
             next_link = body.get("@odata.nextLink")
             link = next_link if isinstance(next_link, str) else None
 

@@ -54,7 +54,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import jwt
 
-__all__ = ["GraphServer", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "make_certificate"]
+__all__ = ["GraphServer", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "make_certificate", "graph_mailbox_toml"]
 
 TENANT = "6f1c0e3a-veenstad-tenant"
 CLIENT_ID = "0b5c7a6e-klachtwacht-app"
@@ -568,3 +568,19 @@ def _handler(server: GraphServer) -> type[BaseHTTPRequestHandler]:
             self._json(200, body)
 
     return Handler
+
+
+def graph_mailbox_toml(server: GraphServer, name: str, user: str, *, folders: tuple[str, ...] = ("inbox",), role: str = "burgemeester",
+                       poll_interval: float | None = None, secret_env: str = "KW_TEST_GRAPH_SECRET") -> str:
+    """A ``[[mailboxes]]`` table read over Graph from ``server`` (the secret from ``secret_env``, set it to :data:`CLIENT_SECRET`)."""
+    lines = [
+        "[[mailboxes]]", f'name = "{name}"', f'role = "{role}"', f'address = "{user}"',
+        "folders = [" + ", ".join(f'"{f}"' for f in folders) + "]",
+    ]
+    if poll_interval is not None:
+        lines.append(f"poll_interval = {poll_interval}")
+    lines += [
+        "[mailboxes.graph]", f'tenant_id = "{TENANT}"', f'client_id = "{CLIENT_ID}"', f'client_secret_env = "{secret_env}"', f'user = "{user}"',
+        f'authority = "{server.url}"', f'endpoint = "{server.endpoint}"', f'ca_file = "{server.ca_file}"', "timeout = 10",
+    ]
+    return "\n".join(lines) + "\n"

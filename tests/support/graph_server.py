@@ -25,7 +25,8 @@ documented by Microsoft:
   for its default (non-immutable) ids.
 
 On cue it plays down: :meth:`throttle` answers the next requests 429 (or 503)
-with ``Retry-After``; ``delay`` slows every ``$value``. It records every
+with ``Retry-After``; ``delay`` slows every ``$value``; ``hold_after`` stops
+every ``$value`` after that many until ``hold`` is set. It records every
 request (:attr:`requests`, methods included: anything but GET on Graph is
 refused with 405 and recorded), the most requests in flight per mailbox
 (:attr:`max_in_flight`), and the tokens issued. Not emulated: immutable ids,
@@ -170,6 +171,11 @@ class GraphServer:
         self.tokens_issued = 0
         self.max_in_flight = 0
         self.delay = 0.0
+        #: With ``hold_after`` set, every ``$value`` after that many waits until :attr:`hold` is set (a client stuck mid-page).
+        self.hold_after: int | None = None
+        self.hold = threading.Event()
+        self.held = 0
+        self._values = 0
         self._throttle: list[tuple[int, float]] = []  # (status, retry-after) for the next requests
         self._snapshots: dict[tuple[str, str, int, int, str], list[str]] = {}
         for user in users:
@@ -483,6 +489,12 @@ def _handler(server: GraphServer) -> type[BaseHTTPRequestHandler]:
         def _value(self, box: _Mailbox, message_id: str) -> None:
             if server.delay:
                 time.sleep(server.delay)
+            with server.lock:
+                server._values += 1
+                wait = server.hold_after is not None and server._values > server.hold_after
+                server.held += wait
+            if wait:
+                server.hold.wait(60)
             with server.lock:
                 message = box.messages.get(message_id)
             if message is None:

@@ -473,6 +473,10 @@ def _handler(server: GraphServer) -> type[BaseHTTPRequestHandler]:
             try:
                 if rest[0] == "messages" and len(rest) == 3 and rest[2] == "$value":
                     self._value(box, rest[1])
+                elif rest[0] == "mailFolders" and len(rest) == 2:
+                    folder = box.folders[server._folder_id(box, rest[1])]
+                    count = sum(1 for m in box.messages.values() if m.folder == folder.id)
+                    self._json(200, {"id": folder.id, "displayName": folder.name, "totalItemCount": count})
                 elif rest[0] == "mailFolders" and len(rest) == 1:
                     self._folders(user, box, "msgfolderroot", query)
                 elif rest[0] == "mailFolders" and len(rest) == 3 and rest[2] == "childFolders":

@@ -387,6 +387,7 @@ class GraphServer:
 def _handler(server: GraphServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall between them
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass

@@ -77,7 +77,7 @@ def first_link(user: str, folder_id: str, since: datetime | None = None) -> str:
     params = {"$select": SELECT}
     if since is not None:
         params["$filter"] = f"receivedDateTime ge {graph_time(since)}"
-    return f"users/{quote(user)}/mailFolders/{quote(folder_id)}/messages/delta?{urlencode(params, quote_via=quote, safe='$,=')}"
+    return f"users/{quote(user, safe='@')}/mailFolders/{quote(folder_id)}/messages/delta?{urlencode(params, quote_via=quote, safe='$,=')}"
 
 
 def _item(raw: Any) -> DeltaItem:

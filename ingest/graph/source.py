@@ -81,7 +81,7 @@ class GraphMailbox:
 
     @property
     def _base(self) -> str:
-        return f"users/{quote(self.user)}"
+        return f"users/{quote(self.user, safe='@')}"
 
     def resolve(self, folder: str) -> str:
         """The id of the configured ``folder``: a well-known name (``inbox``, ``INBOX``) or a path of display names (``Klachten/2026``)."""

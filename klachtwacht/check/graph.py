@@ -31,7 +31,7 @@ def check_graph_mailbox(mailbox: MailboxConfig, index: int) -> list[CheckResult]
             folder_started = time.monotonic()
             try:
                 folder_id = source.resolve(folder)
-                info = source.client.get_json(f"users/{quote(graph.user)}/mailFolders/{quote(folder_id)}", params={"$select": "id,displayName,totalItemCount"})
+                info = source.client.get_json(f"users/{quote(graph.user, safe='@')}/mailFolders/{quote(folder_id)}", params={"$select": "id,displayName,totalItemCount"})
             except AuthenticationFailed as exc:
                 return [CheckResult(name, FAIL, f"{key}: {_short(exc, mailbox.name)}; check tenant_id, client_id, the client secret, "
                                                 f"the Mail.Read application permission with admin consent, and that the app may read {graph.user}")]

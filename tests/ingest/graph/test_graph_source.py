@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime, timezone
 
 import pytest
 from support.graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, GraphServer
@@ -160,3 +161,14 @@ def test_the_delta_asks_only_for_the_fields_that_decide_what_to_fetch(graph_serv
     first = graph_server.graph_requests("/delta")[0]
     assert first.path.endswith("/messages/delta?$select=id,internetMessageId,receivedDateTime,parentFolderId")
     assert first.prefer is not None and "odata.maxpagesize=4" in first.prefer
+
+
+def test_a_start_date_limits_the_first_sync_to_mail_received_from_then_on(graph_server: GraphServer) -> None:
+    old = graph_server.add(USER, "inbox", b"Subject: oud\r\n\r\nx", received=datetime(2025, 12, 31, 23, 59, tzinfo=timezone.utc))
+    new = graph_server.add(USER, "inbox", b"Subject: nieuw\r\n\r\nx", received=datetime(2026, 1, 1, 0, 0, tzinfo=timezone.utc))
+    source = _source(graph_server)
+    source.since = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    sink = MemorySink()
+    assert _poll(source, sink) == 1
+    assert {uid for _, _, uid in sink.sightings} == {message_uid(new)} and message_uid(old) not in {uid for _, _, uid in sink.sightings}
+    assert graph_server.graph_requests("/delta")[0].path.endswith("&$filter=receivedDateTime%20ge%202026-01-01T00%3A00%3A00Z")

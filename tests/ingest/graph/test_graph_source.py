@@ -11,9 +11,10 @@ from support.graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, GraphServer
 from ingest.backoff import Backoff
 from ingest.cursor import Cursor
 from ingest.graph import GRAPH_SCOPE, GRAPH_UIDVALIDITY, GraphClient, GraphMailbox, message_uid, poll_graph_mailbox
+from ingest.graph.delta import DeltaItem
 from ingest.imap import FetchedMessage
 from ingest.tokens import MsalTokenProvider
-from klachtwacht.errors import DatabaseUnavailable, FolderMissing
+from klachtwacht.errors import DatabaseUnavailable, FolderMissing, MailboxUnavailable
 
 USER = "burgemeester@veenstad.nl"
 
@@ -172,3 +173,18 @@ def test_a_start_date_limits_the_first_sync_to_mail_received_from_then_on(graph_
     assert _poll(source, sink) == 1
     assert {uid for _, _, uid in sink.sightings} == {message_uid(new)} and message_uid(old) not in {uid for _, _, uid in sink.sightings}
     assert graph_server.graph_requests("/delta")[0].path.endswith("&$filter=receivedDateTime%20ge%202026-01-01T00%3A00%3A00Z")
+
+
+def test_a_message_that_left_between_the_page_and_its_fetch_is_skipped_not_an_error(graph_server: GraphServer) -> None:
+    stays, leaves = _fill(graph_server, 2)
+    graph_server.delete(USER, leaves)
+    fetched = _source(graph_server).fetch([DeltaItem(stays, None, None), DeltaItem(leaves, None, None)])
+    assert [m.uid for m in fetched] == [message_uid(stays)]
+
+
+def test_graph_out_of_reach_is_a_retryable_mailbox_error(graph_server: GraphServer) -> None:
+    source = _source(graph_server)
+    source.client.get_json(f"users/{USER}/mailFolders")  # a token first, while the server runs
+    graph_server.close()
+    with pytest.raises(MailboxUnavailable, match="cannot reach Graph"):
+        source.client.get_json(source.first_link("INBOX"))

@@ -48,7 +48,7 @@ class MsalTokenProvider:
         self,
         tenant_id: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str | dict[str, str],
         *,
         scope: str = EXCHANGE_SCOPE,
         app_factory: Any = None,

@@ -121,8 +121,8 @@ class ImapConfig:
 class GraphConfig:
     """``[mailboxes.graph]``: read the mailbox over Microsoft Graph instead of IMAP (see :mod:`ingest.graph`).
 
-    The Entra application (tenant, client id, client secret from the
-    environment or a file) has the ``Mail.Read`` application permission,
+    The Entra application (tenant, client id, a client secret or a
+    certificate from the environment or a file) has the ``Mail.Read`` application permission,
     limited to the watched mailboxes; ``user`` is the mailbox's user
     principal name (or object id). ``authority`` and ``endpoint`` are those
     of the public cloud unless a national cloud is used; ``ca_file`` trusts
@@ -131,8 +131,10 @@ class GraphConfig:
 
     tenant_id: str
     client_id: str
-    client_secret: Secret
+    client_secret: Secret | None
     user: str
+    #: Instead of a client secret: a PEM with the private key and its certificate (``certificate_file`` or ``certificate_env``).
+    certificate: Secret | None = None
     authority: str = "https://login.microsoftonline.com"
     endpoint: str = "https://graph.microsoft.com/v1.0"
     ca_file: str | None = None
@@ -706,13 +708,20 @@ class _Reader:
         table = self.table(
             data,
             key,
-            ("tenant_id", "client_id", "client_secret", "client_secret_env", "client_secret_file", "user", "authority", "endpoint",
-             "ca_file", "concurrency", "timeout"),
+            ("tenant_id", "client_id", "client_secret", "client_secret_env", "client_secret_file", "certificate", "certificate_env",
+             "certificate_file", "user", "authority", "endpoint", "ca_file", "concurrency", "timeout"),
         )
-        d = GraphConfig("", "", Secret(""), "")
+        d = GraphConfig("", "", None, "")
         secret = self.secret(table, key, "client_secret")
-        if secret is None:
-            raise self.fail(f"{key}.client_secret_env", "a client secret is required (client_secret_env or client_secret_file)")
+        certificate = self.secret(table, key, "certificate")
+        if secret is None and certificate is None:
+            raise self.fail(f"{key}.client_secret_env", "a client secret or certificate is required (client_secret_env, client_secret_file or certificate_file)")
+        if secret is not None and certificate is not None:
+            raise self.fail(f"{key}.certificate_file", "give a client secret or a certificate, not both")
+        if certificate is not None and not isinstance(certificate, UnloadedSecret):
+            pem = certificate.reveal()
+            if "PRIVATE KEY-----" not in pem or "-----BEGIN CERTIFICATE-----" not in pem:
+                raise self.fail(f"{key}.certificate_file", "must hold the private key and the certificate, both in PEM")
         urls = {}
         for name in ("authority", "endpoint"):
             value = self.get(table, f"{key}.{name}", name, str, getattr(d, name))
@@ -732,6 +741,7 @@ class _Reader:
             tenant_id=self.get(table, f"{key}.tenant_id", "tenant_id", str),
             client_id=self.get(table, f"{key}.client_id", "client_id", str),
             client_secret=secret,
+            certificate=certificate,
             user=user,
             ca_file=ca_file,
             concurrency=concurrency,

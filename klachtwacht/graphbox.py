@@ -12,6 +12,7 @@ not used, so polling is the only path.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import TYPE_CHECKING
 
@@ -19,8 +20,8 @@ from ingest.graph import GRAPH_SCOPE, GraphClient, GraphMailbox, poll_graph_fold
 from ingest.poller import FolderResult
 from ingest.tokens import MsalTokenProvider
 from klachtwacht import lease
-from klachtwacht.config import MailboxConfig
-from klachtwacht.errors import AuthenticationFailed, DatabaseUnavailable, FolderMissing, KlachtwachtError
+from klachtwacht.config import GraphConfig, MailboxConfig
+from klachtwacht.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, FolderMissing, KlachtwachtError
 from klachtwacht.transient import database_errors
 
 if TYPE_CHECKING:
@@ -39,9 +40,22 @@ def graph_mailbox(mailbox: MailboxConfig) -> GraphMailbox:
     graph = mailbox.graph
     assert graph is not None
     verify: str | bool = graph.ca_file or True
-    tokens = MsalTokenProvider(graph.tenant_id, graph.client_id, graph.client_secret.reveal(), scope=GRAPH_SCOPE, authority=graph.authority, verify=verify)
+    tokens = MsalTokenProvider(graph.tenant_id, graph.client_id, _credential(graph), scope=GRAPH_SCOPE, authority=graph.authority, verify=verify)
     client = GraphClient(graph.endpoint, tokens, label=mailbox.name, concurrency=graph.concurrency, timeout=graph.timeout, verify=verify)
     return GraphMailbox(client, graph.user, label=mailbox.name)
+
+
+def _credential(graph: GraphConfig) -> str | dict[str, str]:
+    """MSAL's client credential: the secret, or the certificate's private key and certificate (MSAL takes its SHA-256 thumbprint)."""
+    if graph.certificate is None:
+        assert graph.client_secret is not None  # checked by the config loader
+        return graph.client_secret.reveal()
+    pem = graph.certificate.reveal()
+    certificates = re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.DOTALL)
+    key = re.search(r"-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----.+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----", pem, re.DOTALL)
+    if not certificates or key is None:
+        raise ConfigError("", "mailboxes.graph.certificate_file", "must hold the private key and the certificate, both in PEM")
+    return {"private_key": key.group(0), "public_certificate": certificates[0]}
 
 
 def poll_graph_folder_leased(app: App, mailbox: MailboxConfig, folder: str) -> FolderResult | None:

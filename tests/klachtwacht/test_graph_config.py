@@ -61,7 +61,7 @@ def test_a_national_cloud_and_a_poll_interval_can_be_set() -> None:
     [
         (_graph(user=None), {}, "mailboxes[0].graph.user", "is required"),
         (_graph(tenant_id=None), {}, "mailboxes[0].graph.tenant_id", "is required"),
-        (_graph(client_secret_env=None), {}, "mailboxes[0].graph.client_secret_env", "client secret is required"),
+        (_graph(client_secret_env=None), {}, "mailboxes[0].graph.client_secret_env", "client secret or certificate is required"),
         (_graph(client_secret="inline"), {}, "mailboxes[0].graph.client_secret", "never inline"),
         (_graph(client_secret_env="KW_NOT_SET"), {}, "mailboxes[0].graph.client_secret_env", "is not set"),
         (_graph(concurrency=8), {}, "mailboxes[0].graph.concurrency", "at most 4"),
@@ -80,3 +80,12 @@ def test_a_mailbox_without_imap_or_graph_says_both_are_possible() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({"mailboxes": [{"name": "b", "role": "burgemeester", "address": "b@gemeente.example"}]}, PATH, env=ENV)
     assert caught.value.key == "mailboxes[0].imap" and "[mailboxes.graph]" in caught.value.problem
+
+
+def test_a_certificate_file_must_hold_key_and_certificate_and_replaces_the_secret(tmp_path: Path) -> None:
+    half = tmp_path / "only-cert.pem"
+    half.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", encoding="utf-8")
+    error = _error(_graph(client_secret_env=None, certificate_file=str(half)))
+    assert error.key == "mailboxes[0].graph.certificate_file" and "private key and the certificate" in error.problem
+    error = _error(_graph(certificate_file=str(half)))
+    assert error.key == "mailboxes[0].graph.certificate_file" and "not both" in error.problem

@@ -55,7 +55,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import jwt
 
-__all__ = ["GraphServer", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "make_certificate", "graph_mailbox_toml"]
+__all__ = ["GraphServer", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "make_certificate", "make_client_certificate", "graph_mailbox_toml"]
 
 TENANT = "6f1c0e3a-veenstad-tenant"
 CLIENT_ID = "0b5c7a6e-klachtwacht-app"
@@ -169,6 +169,8 @@ class GraphServer:
         self._not_before = 0.0  # tokens issued before this (time.time()) are refused
         self.requests: list[Request] = []
         self.tokens_issued = 0
+        #: Certificates (cryptography x509 objects) registered on the app: their keys may sign client assertions.
+        self.certificates: list[Any] = []
         self.max_in_flight = 0
         self.delay = 0.0
         #: With ``hold_after`` set, every ``$value`` after that many waits until :attr:`hold` is set (a client stuck mid-page).
@@ -311,6 +313,20 @@ class GraphServer:
             self.tokens_issued += 1
         return jwt.encode(claims, self.signing_key, algorithm="HS256")
 
+    def check_assertion(self, form: dict[str, str], audience: str) -> bool:
+        """A client assertion (RFC 7523) signed by one of :attr:`certificates`, for this token endpoint, by the app itself."""
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return False
+        for certificate in self.certificates:
+            try:
+                claims = jwt.decode(form["client_assertion"], certificate.public_key(), algorithms=["PS256", "RS256"], audience=audience,
+                                    options={"require": ["exp", "aud", "iss", "sub"]})
+            except jwt.PyJWTError:
+                continue
+            if claims.get("iss") == claims.get("sub") == CLIENT_ID:
+                return True
+        return False
+
     def check_token(self, header: str | None, user: str) -> tuple[int, str] | None:
         """None when the bearer token may read ``user``'s mail; else (status, error code)."""
         if not header or not header.startswith("Bearer "):
@@ -421,7 +437,11 @@ def _handler(server: GraphServer) -> type[BaseHTTPRequestHandler]:
             if form.get("grant_type") != "client_credentials" or form.get("client_id") != CLIENT_ID:
                 self._json(400, {"error": "unauthorized_client", "error_description": "AADSTS700016: Application not found in the directory."})
                 return
-            if form.get("client_secret") != CLIENT_SECRET:
+            if "client_assertion" in form:
+                if not server.check_assertion(form, f"{server.url}/{TENANT}/oauth2/v2.0/token"):
+                    self._json(401, {"error": "invalid_client", "error_description": "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application."})
+                    return
+            elif form.get("client_secret") != CLIENT_SECRET:
                 self._json(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
                 return
             if form.get("scope") != SCOPE:
@@ -601,3 +621,22 @@ def graph_mailbox_toml(server: GraphServer, name: str, user: str, *, folders: tu
         f'authority = "{server.url}"', f'endpoint = "{server.endpoint}"', f'ca_file = "{server.ca_file}"', "timeout = 10",
     ]
     return "\n".join(lines) + "\n"
+
+
+def make_client_certificate(directory: Path, name: str = "klachtwacht-app") -> tuple[Path, Any]:
+    """An RSA key and self-signed certificate for the app's credential: (one PEM file with both, the certificate)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=2)).sign(key, hashes.SHA256()))
+    path = directory / f"{name}.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+                     + cert.public_bytes(serialization.Encoding.PEM))
+    return path, cert

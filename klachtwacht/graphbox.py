@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ingest.graph import GRAPH_SCOPE, GraphClient, GraphMailbox, poll_graph_folder
@@ -35,14 +36,17 @@ log = logging.getLogger(__name__)
 DB_RETRY_CAP = 30.0
 
 
-def graph_mailbox(mailbox: MailboxConfig) -> GraphMailbox:
-    """The Graph source of ``mailbox`` (which has ``graph`` set): MSAL tokens, a GET-only client."""
+def graph_mailbox(mailbox: MailboxConfig, since: datetime | None = None) -> GraphMailbox:
+    """The Graph source of ``mailbox`` (which has ``graph`` set): MSAL tokens, a GET-only client.
+
+    ``since`` (the start date) limits a folder's first sync to mail received from then on.
+    """
     graph = mailbox.graph
     assert graph is not None
     verify: str | bool = graph.ca_file or True
     tokens = MsalTokenProvider(graph.tenant_id, graph.client_id, _credential(graph), scope=GRAPH_SCOPE, authority=graph.authority, verify=verify)
     client = GraphClient(graph.endpoint, tokens, label=mailbox.name, concurrency=graph.concurrency, timeout=graph.timeout, verify=verify)
-    return GraphMailbox(client, graph.user, label=mailbox.name)
+    return GraphMailbox(client, graph.user, label=mailbox.name, since=since)
 
 
 def _credential(graph: GraphConfig) -> str | dict[str, str]:

@@ -21,6 +21,8 @@ class Cursor:
     uidvalidity: int
     last_uid: int
     epoch: int = 1
+    #: Graph folders only: the ``@odata.nextLink`` to resume a sync from, or the ``@odata.deltaLink`` of the last one.
+    link: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,7 +180,10 @@ def _print_summary(summary: dict[str, Any], config: Config) -> None:
         line = f"{mailbox['name']}: {mailbox['fetched']} fetched, {mailbox['new']} new here, {mailbox.get('seen_again', 0)} seen again"
         if mailbox["errors"]:
             i, cfg = index[mailbox["name"]]
-            problems = [mailbox_problem(f"mailboxes[{i}].imap", cfg.imap.host, cfg.imap.port, e) for e in mailbox["errors"]]
+            if cfg.graph is not None:
+                problems = [f"mailboxes[{i}].graph: {e}" for e in mailbox["errors"]]
+            else:
+                problems = [mailbox_problem(f"mailboxes[{i}].imap", cfg.imap.host, cfg.imap.port, e) for e in mailbox["errors"]]
             line += "; ERRORS: " + "; ".join(problems)
         print(line)
     states = ", ".join(f"{k} {v}" for k, v in sorted(summary["states"].items()))

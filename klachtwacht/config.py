@@ -25,6 +25,8 @@ __all__ = [
     "SmtpConfig",
     "RegisterConfig",
     "ImapConfig",
+    "GraphConfig",
+    "NO_IMAP",
     "MailboxConfig",
     "ClassifierConfig",
     "IngestConfig",
@@ -127,6 +129,32 @@ class ImapConfig:
 
 
 @dataclass(frozen=True)
+class GraphConfig:
+    """``[mailboxes.graph]``: read the mailbox over Microsoft Graph instead of IMAP (see :mod:`ingest.graph`).
+
+    The Entra application (tenant, client id, a client secret or a
+    certificate from the environment or a file) has the ``Mail.Read`` application permission,
+    limited to the watched mailboxes; ``user`` is the mailbox's user
+    principal name (or object id). ``authority`` and ``endpoint`` are those
+    of the public cloud unless a national cloud is used; ``ca_file`` trusts
+    an extra CA (a TLS-inspecting proxy's).
+    """
+
+    tenant_id: str
+    client_id: str
+    client_secret: Secret | None
+    user: str
+    #: Instead of a client secret: a PEM with the private key and its certificate (``certificate_file`` or ``certificate_env``).
+    certificate: Secret | None = None
+    authority: str = "https://login.microsoftonline.com"
+    endpoint: str = "https://graph.microsoft.com/v1.0"
+    ca_file: str | None = None
+    #: Requests at a time to this mailbox (Graph allows 4 per app and mailbox).
+    concurrency: int = 4
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
 class MailboxConfig:
     name: str
     role: str
@@ -145,6 +173,8 @@ class MailboxConfig:
     start: date | str | None = None
     max_age_days: int | None = None
     mode: str | None = None
+    #: Set for a mailbox read over Microsoft Graph; ``imap`` then holds no server (see :data:`NO_IMAP`).
+    graph: GraphConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +184,13 @@ class GoingLive:
     start: date | None  # None: "first-poll"
     max_age_days: int | None  # None: no age guard
     mode: str
+
+
+#: The ``imap`` of a mailbox read over Graph: no server, never connected to.
+NO_IMAP = ImapConfig(host="", port=993, auth="none")
+
+#: Seconds between delta polls of a Graph mailbox unless ``poll_interval`` says otherwise.
+GRAPH_POLL_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
@@ -759,7 +796,7 @@ class _Reader:
 
     def mailbox(self, data: Any, key: str) -> MailboxConfig:
         table = self.table(
-            data, key, ("name", "role", "address", "folders", "organisation", "secretary", "poll_interval", "idle", "canary", "imap", "start", "max_age_days", "mode")
+            data, key, ("name", "role", "address", "folders", "organisation", "secretary", "poll_interval", "idle", "canary", "imap", "graph", "start", "max_age_days", "mode")
         )
         name = self.get(table, f"{key}.name", "name", str)
         if not name or not all(c.isalnum() or c in "-_." for c in name):
@@ -767,8 +804,11 @@ class _Reader:
         folders = self.get(table, f"{key}.folders", "folders", list, ["INBOX"])
         if not folders or not all(isinstance(f, str) and f for f in folders):
             raise self.fail(f"{key}.folders", "must be a non-empty list of folder names")
-        if "imap" not in table:
-            raise self.fail(f"{key}.imap", "is required")
+        if "imap" in table and "graph" in table:
+            raise self.fail(f"{key}.graph", "give [mailboxes.imap] or [mailboxes.graph], not both")
+        if "imap" not in table and "graph" not in table:
+            raise self.fail(f"{key}.imap", "is required (or [mailboxes.graph] for Exchange Online over Microsoft Graph)")
+        graph = self.graph(table["graph"], f"{key}.graph") if "graph" in table else None
         return MailboxConfig(
             name=name,
             role=self.choice(table, f"{key}.role", "role", ROLES),
@@ -776,13 +816,59 @@ class _Reader:
             folders=tuple(folders),
             organisation=self.get(table, f"{key}.organisation", "organisation", str, "default"),
             secretary=self.address(self.get(table, f"{key}.secretary", "secretary", str), f"{key}.secretary") if "secretary" in table else None,
-            poll_interval=self.positive(table, f"{key}.poll_interval", "poll_interval", float, 300.0),
+            poll_interval=self.positive(table, f"{key}.poll_interval", "poll_interval", float, 300.0 if graph is None else GRAPH_POLL_INTERVAL),
             idle=self.get(table, f"{key}.idle", "idle", bool, True),
             canary=self.get(table, f"{key}.canary", "canary", bool, False),
-            imap=self.imap(table["imap"], f"{key}.imap"),
+            imap=NO_IMAP if graph is not None else self.imap(table["imap"], f"{key}.imap"),
+            graph=graph,
             start=self.start(table, f"{key}.start", None),
             max_age_days=self.max_age(table, f"{key}.max_age_days", None),
             mode=self.choice(table, f"{key}.mode", "mode", MODES, None) if "mode" in table else None,
+        )
+
+    def graph(self, data: Any, key: str) -> GraphConfig:
+        table = self.table(
+            data,
+            key,
+            ("tenant_id", "client_id", "client_secret", "client_secret_env", "client_secret_file", "certificate", "certificate_env",
+             "certificate_file", "user", "authority", "endpoint", "ca_file", "concurrency", "timeout"),
+        )
+        d = GraphConfig("", "", None, "")
+        secret = self.secret(table, key, "client_secret")
+        certificate = self.secret(table, key, "certificate")
+        if secret is None and certificate is None:
+            raise self.fail(f"{key}.client_secret_env", "a client secret or certificate is required (client_secret_env, client_secret_file or certificate_file)")
+        if secret is not None and certificate is not None:
+            raise self.fail(f"{key}.certificate_file", "give a client secret or a certificate, not both")
+        if certificate is not None and not isinstance(certificate, UnloadedSecret):
+            pem = certificate.reveal()
+            if "PRIVATE KEY-----" not in pem or "-----BEGIN CERTIFICATE-----" not in pem:
+                raise self.fail(f"{key}.certificate_file", "must hold the private key and the certificate, both in PEM")
+        urls = {}
+        for name in ("authority", "endpoint"):
+            value = self.get(table, f"{key}.{name}", name, str, getattr(d, name))
+            if not value.startswith("https://"):
+                raise self.fail(f"{key}.{name}", f"must be an https:// URL, not {value!r}")
+            urls[name] = value.rstrip("/")
+        ca_file = self.get(table, f"{key}.ca_file", "ca_file", str, None)
+        if ca_file is not None and not Path(ca_file).is_file():
+            raise self.fail(f"{key}.ca_file", f"file {ca_file} does not exist")
+        concurrency = self.positive(table, f"{key}.concurrency", "concurrency", int, d.concurrency)
+        if concurrency > 4:
+            raise self.fail(f"{key}.concurrency", f"Graph allows at most 4 requests at a time per mailbox, not {concurrency}")
+        user = self.get(table, f"{key}.user", "user", str)
+        if not user or " " in user or "/" in user:
+            raise self.fail(f"{key}.user", f"must be the mailbox's user principal name (such as burgemeester@gemeente.nl), not {user!r}")
+        return GraphConfig(
+            tenant_id=self.get(table, f"{key}.tenant_id", "tenant_id", str),
+            client_id=self.get(table, f"{key}.client_id", "client_id", str),
+            client_secret=secret,
+            certificate=certificate,
+            user=user,
+            ca_file=ca_file,
+            concurrency=concurrency,
+            timeout=self.positive(table, f"{key}.timeout", "timeout", float, d.timeout),
+            **urls,
         )
 
     def imap(self, data: Any, key: str) -> ImapConfig:

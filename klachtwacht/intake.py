@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -134,7 +134,15 @@ class DatabaseSink:
                 # the moment klachtwacht first reads this folder: the start "first-poll" (stored with the first cursor)
                 self._first_read.setdefault(folder, utcnow())
                 return None
-            return Cursor(uidvalidity=row.uidvalidity, last_uid=row.last_uid, epoch=row.epoch)
+            return Cursor(uidvalidity=row.uidvalidity, last_uid=row.last_uid, epoch=row.epoch, link=row.delta_link)
+
+    def known_uids(self, folder: str, uidvalidity: int, uids: Collection[int]) -> set[int]:
+        """The subset of ``uids`` already sighted in ``folder`` under ``uidvalidity`` (the Graph source skips their fetch)."""
+        if not uids:
+            return set()
+        with self.sessions() as session:
+            place = (Sighting.mailbox == self.mailbox, Sighting.folder == folder, Sighting.uidvalidity == uidvalidity)
+            return set(session.scalars(select(Sighting.uid).where(*place, Sighting.uid.in_(list(uids)))))
 
     def store_batch(self, folder: str, cursor: Cursor, messages: Sequence[FetchedMessage]) -> int:
         self.reopened = []
@@ -316,12 +324,14 @@ class DatabaseSink:
                     last_poll_at=now,
                     updated_at=now,
                     first_poll_at=self._first_read.get(folder, now),
+                    delta_link=cursor.link,
                 )
             )
             return
         row.uidvalidity = cursor.uidvalidity
         row.last_uid = max(cursor.last_uid, row.last_uid) if row.epoch == cursor.epoch else cursor.last_uid
         row.epoch = cursor.epoch
+        row.delta_link = cursor.link
         row.last_poll_at = now
         row.last_error = None
         row.updated_at = now

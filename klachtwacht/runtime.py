@@ -24,6 +24,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.backoff import Backoff
+from ingest.graph import GraphMailbox, poll_graph_mailbox
 from ingest.imap import ImapConnection
 from ingest.poller import FolderResult, PollResult, poll_folder, poll_mailbox
 from ingest.tokens import MsalTokenProvider, StaticTokenProvider, TokenProvider
@@ -96,6 +97,8 @@ class App:
     _actors: dict[str, dramatiq.Actor[Any, Any]] = field(default_factory=dict, init=False)
     _tokens: dict[str, TokenProvider | None] = field(default_factory=dict, init=False)
     _pool: ParsePool | None = field(default=None, init=False)
+    _graph: dict[str, GraphMailbox] = field(default_factory=dict, init=False)
+    _graph_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.config.database.url)
@@ -163,6 +166,15 @@ class App:
             self._tokens[mailbox.name] = token_provider(mailbox)
         return ImapConnection(mailbox.imap, tokens=self._tokens[mailbox.name], label=mailbox.name)
 
+    def graph_source(self, mailbox: MailboxConfig) -> GraphMailbox:
+        """The Graph source of ``mailbox`` (``[mailboxes.graph]``), made once and shared by its folders."""
+        from klachtwacht.graphbox import graph_mailbox
+
+        with self._graph_lock:
+            if mailbox.name not in self._graph:
+                self._graph[mailbox.name] = graph_mailbox(mailbox)
+            return self._graph[mailbox.name]
+
     def poll(
         self,
         mailbox: MailboxConfig,
@@ -181,16 +193,21 @@ class App:
             return None
         try:
             sink = self.sink(mailbox, seen)
-            result = poll_mailbox(
-                mailbox.name,
-                self.connection(mailbox),
-                mailbox.folders,
-                sink,
-                batch_size=self.config.ingest.batch_size,
-                batch_bytes=self.config.ingest.batch_bytes,
-                backoff=self.backoff,
-                sleep=sleep,
-            )
+            if mailbox.graph is not None:
+                result = poll_graph_mailbox(
+                    mailbox.name, self.graph_source(mailbox), mailbox.folders, sink, batch_size=self.config.ingest.batch_size, backoff=self.backoff, sleep=sleep
+                )
+            else:
+                result = poll_mailbox(
+                    mailbox.name,
+                    self.connection(mailbox),
+                    mailbox.folders,
+                    sink,
+                    batch_size=self.config.ingest.batch_size,
+                    batch_bytes=self.config.ingest.batch_bytes,
+                    backoff=self.backoff,
+                    sleep=sleep,
+                )
             inner = sink.sink
             result.seen_again = inner.seen_again if isinstance(inner, DatabaseSink) else 0
             return result
@@ -322,6 +339,8 @@ class App:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
+        for source in self._graph.values():
+            source.client.close()
         try:
             self.broker.close()
         except Exception:  # closing a broker that never connected

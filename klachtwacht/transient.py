@@ -12,7 +12,7 @@ statement or its parameters (they may hold subjects or addresses).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
@@ -127,3 +127,9 @@ class GuardedSink:
     def folder_error(self, folder: str, error: str) -> None:
         with database_errors(f"mailbox {self.mailbox}: folder {folder!r}"):
             self.sink.folder_error(folder, error)
+
+    def known_uids(self, folder: str, uidvalidity: int, uids: Collection[int]) -> set[int]:
+        """The sink's :meth:`klachtwacht.intake.DatabaseSink.known_uids` (for the Graph source)."""
+        with database_errors(f"mailbox {self.mailbox}: folder {folder!r}: sightings"):
+            known: set[int] = self.sink.known_uids(folder, uidvalidity, uids)  # type: ignore[attr-defined]
+            return known

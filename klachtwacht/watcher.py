@@ -55,7 +55,12 @@ def watch_mailbox(app: App, mailbox: MailboxConfig, stop: threading.Event) -> No
 
 
 def watch_folder(app: App, mailbox: MailboxConfig, folder: str, stop: threading.Event) -> None:
-    """Watch one folder of ``mailbox`` until ``stop`` (see the module's description)."""
+    """Watch one folder of ``mailbox`` until ``stop`` (see the module's description; a Graph mailbox: :mod:`klachtwacht.graphbox`)."""
+    if mailbox.graph is not None:
+        from klachtwacht.graphbox import watch_graph_folder
+
+        watch_graph_folder(app, mailbox, folder, stop)
+        return
     FolderWatcher(app, mailbox, folder, stop).run()
 
 

@@ -199,3 +199,12 @@ def setup(tmp_path: Path, db_url: str, smtp: SmtpSink, monkeypatch: pytest.Monke
     """A configuration on a fresh database (SQLite and PostgreSQL) with a capturing SMTP server."""
     monkeypatch.setenv("KW_TEST_PASSWORD", PASSWORD)
     return Setup(tmp_path=tmp_path, db_url=db_url, smtp=smtp)
+
+
+@pytest.fixture
+def graph_server() -> Iterator[Any]:
+    """Our own Microsoft Graph and Entra ID token endpoint on loopback TLS (support.graph_server), with one mailbox."""
+    from support.graph_server import GraphServer
+
+    with GraphServer(users=("burgemeester@veenstad.nl",)) as server:
+        yield server

@@ -16,9 +16,14 @@ WANTED_CAPABILITIES = ("IDLE", "UIDPLUS", "CONDSTORE", "QRESYNC", "MOVE", "SPECI
 
 
 def check_mailbox(mailbox: MailboxConfig, index: int) -> list[CheckResult]:
-    """Log in once (no retry), read the capabilities, EXAMINE every folder; nothing is changed."""
+    """Log in once (no retry), read the capabilities, EXAMINE every folder; nothing is changed (Graph: :mod:`klachtwacht.check.graph`)."""
     from ingest.imap import ImapConnection
     from klachtwacht.runtime import token_provider
+
+    if mailbox.graph is not None:
+        from klachtwacht.check.graph import check_graph_mailbox
+
+        return check_graph_mailbox(mailbox, index)
 
     imap = mailbox.imap
     name = f"mailbox {mailbox.name}"

@@ -206,6 +206,8 @@ class FolderCursor(Base):
     updated_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
     #: When klachtwacht first read this folder: the start date ``first-poll`` (None: read before 0007_going_live).
     first_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Graph folders: the nextLink to resume a sync at, or the deltaLink of the last one (IMAP folders: None).
+    delta_link: Mapped[str | None] = mapped_column(Text)
 
 
 class Lease(Base):

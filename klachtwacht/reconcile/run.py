@@ -157,7 +157,12 @@ class Reconciler:
 
         window = today - timedelta(days=self.config.reconcile.window_days)
         try:
-            result = check_mailbox(mailbox, self.app.connection(mailbox), self._seen(mailbox.name), cursors, window, now, store)
+            if mailbox.graph is not None:
+                from klachtwacht.reconcile.graphboxes import check_graph_mailbox
+
+                result = check_graph_mailbox(mailbox, self.app.graph_source(mailbox), self._seen(mailbox.name), cursors, window, now, store)
+            else:
+                result = check_mailbox(mailbox, self.app.connection(mailbox), self._seen(mailbox.name), cursors, window, now, store)
         except KlachtwachtError as exc:  # a token provider that fails, for instance
             return [Finding("mailbox_unreachable", "critical", "Mailbox %s is niet bereikbaar: %s." % (mailbox.name, exc), mailbox.name)], []
         findings = list(result.findings)

@@ -15,8 +15,10 @@ def register(sub: Any) -> None:
     from classifiers import cli as classifier_cli
     from klachtwacht.annual import command as annual_command
     from klachtwacht.reconcile import command as reconcile_command
+    from klachtwacht.web import command as web_command
 
     classifier_cli.register(sub)
+    web_command.register(sub)
     reconcile_command.register(sub)
     annual_command.register(sub)
     reg = sub.add_parser("register", help="the central complaints register")

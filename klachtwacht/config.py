@@ -37,6 +37,7 @@ __all__ = [
     "RouteConfig",
     "RulesConfig",
     "WebConfig",
+    "ReviewConfig",
 ]
 
 ROLES = ("wethouder", "burgemeester", "raad", "secretariaat")
@@ -204,6 +205,13 @@ class ReconcileConfig:
 
 
 @dataclass(frozen=True)
+class ReviewConfig:
+    """``[review]``: the review app's domain settings (see klachtwacht.review)."""
+
+    steekproef_per_week: int = 20  # automatic decisions drawn per organisation and ISO week (0: no steekproef)
+
+
+@dataclass(frozen=True)
 class ArchiveConfig:
     """A mailbox that gets a copy of every letter (an envelope Bcc in the same SMTP transaction).
 
@@ -253,6 +261,7 @@ class Config:
     reconcile: ReconcileConfig = ReconcileConfig()
     archive: ArchiveConfig | None = None
     web: WebConfig = WebConfig()
+    review: ReviewConfig = ReviewConfig()
 
     def organisation(self, name: str) -> OrganisationConfig:
         """The organisation called ``name``; a default one when none is configured."""
@@ -430,7 +439,8 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
-            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive", "web")
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive", "web",
+                       "review")
         )
         mailboxes_data = top.get("mailboxes", [])
         if not isinstance(mailboxes_data, list):
@@ -464,6 +474,7 @@ class _Reader:
             reconcile=self.reconcile(top.get("reconcile")),
             archive=self.archive(top["archive"]) if "archive" in top else None,
             web=self.web(top.get("web")),
+            review=self.review(top.get("review")),
         )
 
     def web(self, data: Any) -> WebConfig:
@@ -492,6 +503,13 @@ class _Reader:
             single_key_shortcuts=self.get(table, f"{key}.single_key_shortcuts", "single_key_shortcuts", bool, d.single_key_shortcuts),
             max_request_bytes=max_bytes,
         )
+
+    def review(self, data: Any) -> ReviewConfig:
+        table = self.table(data, "review", ("steekproef_per_week",))
+        size = self.get(table, "review.steekproef_per_week", "steekproef_per_week", int, ReviewConfig().steekproef_per_week)
+        if size < 0:
+            raise self.fail("review.steekproef_per_week", "must be zero (no steekproef) or more")
+        return ReviewConfig(steekproef_per_week=size)
 
     def archive(self, data: Any) -> ArchiveConfig:
         table = self.table(data, "archive", ("address", "folder", "delivery_grace", "imap"))

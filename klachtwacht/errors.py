@@ -24,6 +24,10 @@ __all__ = [
     "DatabaseUnavailable",
     "BrokerUnavailable",
     "UsageError",
+    "ReviewError",
+    "InvalidDecision",
+    "DecisionConflict",
+    "UndoRefused",
 ]
 
 
@@ -110,3 +114,19 @@ class BrokerUnavailable(RetryableError):
 
 class UsageError(KlachtwachtError):
     """Raised when a command is called with arguments it cannot work with (exit status 2)."""
+
+
+class ReviewError(KlachtwachtError):
+    """Base of the review app's refusals; the message is Dutch, for the person who acted."""
+
+
+class InvalidDecision(ReviewError):
+    """Raised when a decision is incomplete or names an unknown label or sub-type (nothing was changed)."""
+
+
+class DecisionConflict(ReviewError):
+    """Raised when a message was decided meanwhile (another tab, another person): nothing was changed."""
+
+
+class UndoRefused(ReviewError):
+    """Raised when a decision cannot be taken back any more; the message says what already happened."""

@@ -33,7 +33,7 @@ from klachtwacht.states import record_transition
 from rules import Action, Decision
 from rules.plan import NOTICE_KIND, Facts, Kind, MailboxFacts, Phase, Plan, Rules, plan, secretary_notices
 
-__all__ = ["Flow", "decide_again", "classification_of"]
+__all__ = ["Flow", "decide_again", "decide_again_in", "classification_of"]
 
 S = MessageState
 
@@ -188,11 +188,16 @@ def decide_again(sessions: sessionmaker[Session], flow: Flow, message_pk: int, d
         message = session.get(Message, message_pk)
         if message is None:
             raise KlachtwachtError(f"message {message_pk} does not exist")
-        new = flow.plan_for(message, decision)
-        replan(session, message_pk, new.effects)
-        to_state = S.REVIEW if new.review else NEXT_STATE[new.decision.action]
-        reason = new.review or new.decision.reason
-        record_transition(session, message_pk, message.state, to_state, actor=actor, reason=reason)
-        message.state, message.state_changed_at, message.attempts = to_state, utcnow(), 0
-        message.decision, message.decided_by, message.decision_reason = new.decision.action, new.decision.by, reason
+        return decide_again_in(session, flow, message, decision, actor=actor)
+
+
+def decide_again_in(session: Session, flow: Flow, message: Message, decision: Decision, *, actor: str) -> Plan:
+    """:func:`decide_again` inside the caller's transaction (a review decision records itself beside it)."""
+    new = flow.plan_for(message, decision)
+    replan(session, message.id, new.effects)
+    to_state = S.REVIEW if new.review else NEXT_STATE[new.decision.action]
+    reason = new.review or new.decision.reason
+    record_transition(session, message.id, message.state, to_state, actor=actor, reason=reason)
+    message.state, message.state_changed_at, message.attempts = to_state, utcnow(), 0
+    message.decision, message.decided_by, message.decision_reason = new.decision.action, new.decision.by, reason
     return new

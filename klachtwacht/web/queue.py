@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from klachtwacht.db.models import Message, MessageState, Sighting
@@ -48,23 +48,22 @@ def days_left(received_at: datetime, today: date) -> tuple[date, int]:
     return due, (due - today).days
 
 
-def _waiting(mailboxes: tuple[str, ...], mailbox: str | None) -> Select[tuple[Message]]:
+def _conditions(mailboxes: tuple[str, ...], mailbox: str | None) -> tuple[ColumnElement[bool], ...]:
     wanted = (mailbox,) if mailbox else mailboxes
-    seen_here = exists().where(Sighting.message_pk == Message.id, Sighting.mailbox.in_(wanted))
-    return select(Message).where(Message.state == MessageState.REVIEW, seen_here)
+    return (Message.state == MessageState.REVIEW, exists().where(Sighting.message_pk == Message.id, Sighting.mailbox.in_(wanted)))
 
 
 def queue_page(session: Session, mailboxes: tuple[str, ...], *, mailbox: str | None = None, page: int = 1, today: date | None = None) -> Page:
     """One page of the queue over ``mailboxes`` (or only ``mailbox``, which must be one of them)."""
     if not mailboxes or (mailbox and mailbox not in mailboxes):
         return Page([], 0, 1, 1)
-    query = _waiting(mailboxes, mailbox)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    where = _conditions(mailboxes, mailbox)
+    total = session.scalar(select(func.count(Message.id)).where(*where)) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     columns = select(Message.id, Message.sender, Message.subject, Message.received_at, Message.label, Message.confidence, Message.decision_reason)
     rows = session.execute(
-        columns.where(query.whereclause if query.whereclause is not None else True)
+        columns.where(*where)
         .order_by(Message.received_at, Message.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     boxes: dict[int, list[str]] = {}
@@ -99,6 +98,6 @@ def next_after(session: Session, mailboxes: tuple[str, ...], *, mailbox: str | N
     """The oldest waiting message of the (filtered) queue other than ``after``: where "Opslaan en volgende" goes."""
     if not mailboxes or (mailbox and mailbox not in mailboxes):
         return None
-    query = _waiting(mailboxes, mailbox).where(Message.id != after).order_by(Message.received_at, Message.id).limit(1)
-    found = session.scalars(query.with_only_columns(Message.id)).first()
+    query = select(Message.id).where(*_conditions(mailboxes, mailbox), Message.id != after).order_by(Message.received_at, Message.id).limit(1)
+    found = session.scalars(query).first()
     return int(found) if found is not None else None

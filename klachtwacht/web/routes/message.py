@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from klachtwacht.db.models import Message, MessageState, RegisterEntry, ReviewDecision, Sample, Transition
+from klachtwacht.db.models import Message, MessageState, RegisterEntry, ReviewDecision, Sample, Transition, utcnow
 from klachtwacht.web import queue as review_queue
 from klachtwacht.web.access import mailboxes_of, visible_message
 from klachtwacht.web.guard import Ctx, error_page, page, render
+from rules.deadlines import local_date
 
 __all__ = ["routes", "NOT_FOUND"]
 
@@ -52,7 +53,7 @@ def _context(session: Session, ctx: Ctx, message: Message) -> dict[str, Any]:
     decisions = session.scalars(select(ReviewDecision).where(ReviewDecision.message_pk == message.id).order_by(ReviewDecision.id)).all()
     entry = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == message.id))
     sample = _open_sample(session, ctx, message.id)
-    due, left = review_queue.days_left(message.received_at, review_queue.local_date(message.received_at.now().astimezone()))
+    due, left = review_queue.days_left(message.received_at, local_date(utcnow()))
     from klachtwacht.effects import effects_of
 
     return {

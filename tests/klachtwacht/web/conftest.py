@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.smtp import SmtpSink
-
 from review_site import Site
+from support.smtp import SmtpSink
 
 
 @pytest.fixture

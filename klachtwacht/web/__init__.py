@@ -1,4 +1,4 @@
-"""The review web app: secretaries confirm or correct the model's suggestions, in Dutch (Starlette + Jinja2).
+"""The review web app: pages, sign-in, the queue and the safe rendering of messages.
 
 :func:`create_app` builds it; ``klachtwacht serve`` and ``klachtwacht demo`` run it.
 """

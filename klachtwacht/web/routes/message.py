@@ -63,7 +63,7 @@ def _context(session: Session, ctx: Ctx, message: Message) -> dict[str, Any]:
         "decidable": message.state == MessageState.REVIEW or sample is not None, "state_nl": STATE_NL, "effect_nl": EFFECT_NL,
         "effects": effects_of(session, message.id), "overig_subtypes": OVERIG_SUBTYPES,
         "withdrawable": ctx.account.is_coordinator and entry is not None and entry.status != "withdrawn",
-        "html_body": False,
+        "html_body": True, "attachment_links": message.purged_at is None,
     }
 
 

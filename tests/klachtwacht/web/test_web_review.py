@@ -159,3 +159,46 @@ def test_the_coordinator_reads_the_audit_log_filtered_by_actor_and_action(site: 
     page = site.signed_in("karin").get("/audit?wie=ria&actie=view-message")
     assert page.status_code == 200
     assert "bericht bekeken" in page.text and f"message {pk}" in page.text and "aangemeld" not in page.text.split("<tbody")[1]
+
+
+def test_the_body_is_served_sanitised_from_its_own_url_under_the_body_csp_and_only_to_her(site: Site) -> None:
+    site.user("ria", mailboxes=("wethouder-devries",))
+    mine = site.store(body="Mijn klacht <script>alert(1)</script> over de balie.")
+    theirs = site.store("griffie")
+    client = site.signed_in("ria")
+    page = client.get(f"/berichten/{mine}").text
+    assert f'src="/berichten/{mine}/inhoud"' in page and 'sandbox="allow-same-origin"' in page
+    body = client.get(f"/berichten/{mine}/inhoud")
+    assert body.status_code == 200 and "over de balie" in body.text and "<script>" not in body.text
+    assert "script-src 'none'" in body.headers["content-security-policy"] and "x-frame-options" not in body.headers
+    assert client.get(f"/berichten/{theirs}/inhoud").status_code == 404
+    assert any(e.object == f"message {theirs}" and e.result == "not-found" for e in site.audit("view-body"))
+
+
+def test_an_attachment_downloads_as_an_attachment_never_inline(site: Site) -> None:
+    from support.mail import make_mail
+
+    from ingest.cursor import Cursor
+    from ingest.imap import FetchedMessage
+    from klachtwacht.intake import DatabaseSink
+    from klachtwacht.pipeline import advance
+
+    site.user("ria")
+    raw = make_mail(subject="Klacht met bijlage", body="Zie de bijlage.", sender="ria@example.nl", message_id="<bijlage@example.nl>",
+                    attachment=("<script>x.html", b"<html><script>alert(1)</script></html>"))
+    sink = DatabaseSink(site.sessions, "wethouder-devries")
+    sink.store_batch("INBOX", Cursor(uidvalidity=2, last_uid=1), [FetchedMessage(1, site_received(), raw)])
+    pk = sink.new_message_ids[0]
+    advance(site.sessions, site.services, pk)
+    client = site.signed_in("ria")
+    assert f"/berichten/{pk}/bijlagen/0" in client.get(f"/berichten/{pk}").text
+    download = client.get(f"/berichten/{pk}/bijlagen/0")
+    assert download.status_code == 200 and download.content == b"<html><script>alert(1)</script></html>"
+    assert download.headers["content-disposition"].startswith("attachment;") and "html" not in download.headers["content-type"]
+    assert download.headers["x-content-type-options"] == "nosniff"
+
+
+def site_received() -> object:
+    from review_site import RECEIVED
+
+    return RECEIVED

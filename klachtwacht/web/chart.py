@@ -13,7 +13,7 @@ __all__ = ["weekly_bars", "COLOURS"]
 #: At least 4.5:1 against white (WCAG 1.4.11 asks 3:1 for graphics).
 COLOURS = {"klacht": "#a4262c", "beleidsvraag": "#1d4f91", "overig": "#595959", "onbekend": "#7a5c00"}
 NAMES = {"klacht": "klachten", "beleidsvraag": "beleidsvragen", "overig": "overig", "onbekend": "nog niet beoordeeld"}
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP, LEGEND = 720, 240, 44, 34, 12, 150
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP, LEGEND = 760, 240, 44, 34, 12, 190
 
 
 def weekly_bars(rows: list[WeekRow], *, title: str) -> Markup:

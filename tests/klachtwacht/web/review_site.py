@@ -104,6 +104,7 @@ class Site:
         upgrade(self.engine)
         self.sessions = make_sessionmaker(self.engine)
         self.services = build_services(self.config, FixedClassifier("klacht", p=0.5))
+        self.confident = build_services(self.config, FixedClassifier("klacht", p=0.97))  # the model decides on its own
         self.hasher = cheap_hasher()
 
     def close(self) -> None:
@@ -120,14 +121,14 @@ class Site:
         add_user(self.sessions, self.config, self.hasher, name, PASSWORD, role=role, mailboxes=mailboxes if role == "secretaris" else ())
 
     def store(self, mailbox: str = "wethouder-devries", subject: str = "Klacht over de balie", body: str = "De medewerker was onbeschoft tegen mij.",
-              received: datetime = RECEIVED) -> int:
-        """A message fetched into ``mailbox`` and moved by the flow to where it rests (review)."""
+              received: datetime = RECEIVED, confident: bool = False) -> int:
+        """A message fetched into ``mailbox`` and moved by the flow to where it rests (review; ``confident``: registered by the model)."""
         self.uid += 1
         raw = make_mail(subject=subject, body=body, sender="Ria Jansen <ria@example.nl>", message_id=f"<m{self.uid}@example.nl>")
         sink = DatabaseSink(self.sessions, mailbox)
         sink.store_batch("INBOX", Cursor(uidvalidity=1, last_uid=self.uid), [FetchedMessage(self.uid, received, raw)])
         pk = sink.new_message_ids[0]
-        advance(self.sessions, self.services, pk)
+        advance(self.sessions, self.confident if confident else self.services, pk)
         return pk
 
     def state(self, pk: int) -> str:

@@ -202,3 +202,46 @@ def site_received() -> object:
     from review_site import RECEIVED
 
     return RECEIVED
+
+
+def test_a_steekproef_item_waits_in_the_coordinators_queue_and_her_verdict_is_measured(site: Site) -> None:
+    from review_site import RECEIVED
+
+    from klachtwacht.db.models import Sample
+    from klachtwacht.review import steekproef
+
+    site.user("karin", role="coordinator")
+    pk = site.store(subject="Automatisch geregistreerd", confident=True)
+    assert site.state(pk) == "done"
+    [sample_id] = steekproef.draw(site.sessions, config=site.config, organisation="veenstad", week=steekproef.iso_week(RECEIVED), size=1)
+    client = site.signed_in("karin", kick=lambda pk: None)
+    queue = client.get("/").text
+    assert "Steekproef: te bevestigen (1)" in queue and f"/berichten/{pk}" in queue
+    page = client.get(f"/berichten/{pk}").text
+    assert "Steekproef: klopt het besluit?" in page
+    response = client.post(f"/berichten/{pk}/besluit", data={"csrf_token": csrf_of(page), "label": "klacht"})
+    assert response.status_code == 303
+    with site.sessions() as session:
+        sample = session.get(Sample, sample_id)
+        assert sample is not None and sample.decision_id is not None
+    overview = client.get("/overzicht").text
+    assert "Gemeten op 1 bevestigde steekproefberichten" in overview and "100% (" in overview
+
+
+def test_the_coordinator_withdraws_an_automatically_registered_complaint_keeping_the_entry(site: Site) -> None:
+    site.user("karin", role="coordinator")
+    site.user("ria")
+    pk = site.store(subject="Toch geen klacht", confident=True)
+    secretary_page = site.signed_in("ria").get(f"/berichten/{pk}").text
+    assert "Registratie intrekken" not in secretary_page
+    client = site.signed_in("karin")
+    page = client.get(f"/berichten/{pk}").text
+    assert "Registratie intrekken" in page
+    missing = client.post(f"/berichten/{pk}/intrekken", data={"csrf_token": csrf_of(page), "label": "overig", "soort_overig": "compliment", "reden": ""})
+    assert missing.status_code == 400
+    done = client.post(f"/berichten/{pk}/intrekken", data={"csrf_token": csrf_of(page), "label": "overig", "soort_overig": "compliment", "reden": "een compliment"})
+    assert done.status_code == 303
+    with site.sessions() as session:
+        entry = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == pk))
+    assert entry is not None and entry.status == "withdrawn"
+    assert "(ingetrokken)" in client.get(f"/berichten/{pk}").text

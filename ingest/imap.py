@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 _THROTTLED = re.compile(rb"throttled.*?(\d+)\s*milliseconds", re.IGNORECASE | re.DOTALL)
 _FOLDER_MISSING = ("nonexistent", "doesn't exist", "does not exist", "not found", "unknown mailbox", "no such")
-FETCH_ITEMS = ["BODY.PEEK[]", "INTERNALDATE", "RFC822.SIZE"]
+FETCH_ITEMS = ["BODY.PEEK[]", "INTERNALDATE", "RFC822.SIZE", "FLAGS"]
 #: UIDs per RFC822.SIZE request, to keep command lines short.
 SIZE_CHUNK = 400
 
@@ -58,6 +58,12 @@ class FetchedMessage:
     uid: int
     internaldate: datetime  # the server's receipt time, timezone-aware
     raw: bytes
+    flags: tuple[str, ...] = ()  # the flags when fetched (read, never set), e.g. "\\Answered"
+
+    @property
+    def answered(self) -> bool:
+        """The mailbox owner had replied to it (``\\Answered``) when it was fetched."""
+        return any(flag.lower() == "\\answered" for flag in self.flags)
 
 
 def translate_error(exc: BaseException, context: str) -> KlachtwachtError:
@@ -257,7 +263,7 @@ class ImapConnection:
         return sizes
 
     def fetch(self, uids: Iterable[int]) -> list[FetchedMessage]:
-        """Fetch bodies with BODY.PEEK[] (never sets \\Seen) and INTERNALDATE."""
+        """Fetch bodies with BODY.PEEK[] (never sets \\Seen), INTERNALDATE and the flags (read only)."""
         uid_list = list(uids)
         if not uid_list:
             return []
@@ -267,7 +273,8 @@ class ImapConnection:
         for uid, item in sorted(data.items()):
             if int(uid) not in wanted or b"BODY[]" not in item:
                 continue  # unsolicited FETCH responses (flag updates) carry no body
-            out.append(FetchedMessage(uid=int(uid), internaldate=_aware(item.get(b"INTERNALDATE")), raw=bytes(item[b"BODY[]"])))
+            flags = tuple(_text(flag) for flag in item.get(b"FLAGS", ()))
+            out.append(FetchedMessage(uid=int(uid), internaldate=_aware(item.get(b"INTERNALDATE")), raw=bytes(item[b"BODY[]"]), flags=flags))
         return out
 
     # -- waiting ------------------------------------------------------------

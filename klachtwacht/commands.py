@@ -14,6 +14,7 @@ def register(sub: Any) -> None:
     """Add the further sub-commands to the ``klachtwacht`` parser."""
     from classifiers import cli as classifier_cli
     from klachtwacht.annual import command as annual_command
+    from klachtwacht.golive import command as golive_command
     from klachtwacht.reconcile import command as reconcile_command
     from klachtwacht.web import command as web_command
 
@@ -21,6 +22,7 @@ def register(sub: Any) -> None:
     web_command.register(sub)
     reconcile_command.register(sub)
     annual_command.register(sub)
+    golive_command.register(sub)
     reg = sub.add_parser("register", help="the central complaints register")
     reg_sub = reg.add_subparsers(dest="register_command", required=True)
     listing = reg_sub.add_parser("list", help="one line (or JSON object) per register entry")

@@ -12,6 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,19 @@ __all__ = [
     "RulesConfig",
     "WebConfig",
     "ReviewConfig",
+    "GoingLive",
+    "MODES",
+    "FIRST_POLL",
 ]
 
 ROLES = ("wethouder", "burgemeester", "raad", "secretariaat")
 SECURITY = ("none", "starttls", "tls")
 REGISTER_BACKENDS = ("database", "zgw", "email")
 IMAP_AUTH = ("password", "xoauth2")
+#: Going-live modes: record what would be done / a person confirms every plan first / as configured.
+MODES = ("shadow", "confirm", "auto")
+#: ``start = "first-poll"``: mail that is in a folder when klachtwacht first reads it is history.
+FIRST_POLL = "first-poll"
 
 
 class Secret:
@@ -130,6 +138,19 @@ class MailboxConfig:
     #: Seconds between safety-net polls; IDLE wakes the watcher earlier.
     poll_interval: float = 300.0
     idle: bool = True
+    #: Going live; None: the organisation's, else ``[ingest]``'s (see :meth:`Config.going_live`).
+    start: date | str | None = None
+    max_age_days: int | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class GoingLive:
+    """The going-live settings that apply to one mailbox, with the defaults filled in."""
+
+    start: date | None  # None: "first-poll"
+    max_age_days: int | None  # None: no age guard
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -149,6 +170,7 @@ class OrganisationConfig:
     #: This organisation's operating points; None: those of [rules], else the model's.
     register_threshold: float | None = None
     review_threshold: float | None = None
+    mode: str | None = None  # None: that of [ingest]
 
 
 @dataclass(frozen=True)
@@ -185,6 +207,11 @@ class IngestConfig:
     lease_seconds: float = 120.0
     #: Processes that parse a freshly fetched batch (1: parse in the poller itself).
     parse_processes: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    #: Going live: ``first-poll`` or a date; mail received before it is kept as history.
+    start: date | str = FIRST_POLL
+    #: Older mail (by INTERNALDATE) when its plan is made gets no automatic letter; 0 turns the guard off.
+    max_age_days: int = 14
+    mode: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -271,6 +298,14 @@ class Config:
         if name == "default" and not self.organisations:
             return OrganisationConfig(name="default", display_name="de gemeente")
         raise KeyError(name)
+
+    def going_live(self, mailbox: MailboxConfig) -> GoingLive:
+        """Start, age guard and mode of ``mailbox``: its own, else its organisation's (mode), else ``[ingest]``'s."""
+        start = mailbox.start if mailbox.start is not None else self.ingest.start
+        max_age = mailbox.max_age_days if mailbox.max_age_days is not None else self.ingest.max_age_days
+        org_mode = next((o.mode for o in self.organisations if o.name == mailbox.organisation), None)
+        mode = mailbox.mode or org_mode or self.ingest.mode
+        return GoingLive(start=start if isinstance(start, date) else None, max_age_days=max_age or None, mode=mode)
 
     def mailbox(self, name: str) -> MailboxConfig:
         """Return the mailbox called ``name`` or raise KeyError."""
@@ -528,7 +563,7 @@ class _Reader:
             key,
             (
                 "name", "display_name", "register_prefix", "complaints_team", "complaints_address", "bezwaar_address",
-                "woo_address", "phone", "website", "templates", "register_threshold", "review_threshold",
+                "woo_address", "phone", "website", "templates", "register_threshold", "review_threshold", "mode",
             ),
         )
         register, review = self.thresholds(table, key)
@@ -552,6 +587,7 @@ class _Reader:
             templates=templates,
             register_threshold=register,
             review_threshold=review,
+            mode=self.choice(table, f"{key}.mode", "mode", MODES, None) if "mode" in table else None,
             **addresses,
         )
 
@@ -644,9 +680,14 @@ class _Reader:
 
     def ingest(self, data: Any) -> IngestConfig:
         key = "ingest"
-        table = self.table(data, key, ("batch_size", "batch_bytes", "stuck_after", "wait_timeout", "lease_seconds", "parse_processes"))
+        table = self.table(
+            data, key, ("batch_size", "batch_bytes", "stuck_after", "wait_timeout", "lease_seconds", "parse_processes", "start", "max_age_days", "mode")
+        )
         d = IngestConfig()
         return IngestConfig(
+            start=self.start(table, f"{key}.start", d.start) or FIRST_POLL,
+            max_age_days=self.max_age(table, f"{key}.max_age_days", d.max_age_days) or 0,
+            mode=self.choice(table, f"{key}.mode", "mode", MODES, d.mode),
             batch_size=self.positive(table, f"{key}.batch_size", "batch_size", int, d.batch_size),
             batch_bytes=self.positive(table, f"{key}.batch_bytes", "batch_bytes", int, d.batch_bytes),
             stuck_after=self.positive(table, f"{key}.stuck_after", "stuck_after", float, d.stuck_after),
@@ -685,6 +726,32 @@ class _Reader:
         table = self.table(data, key, ("klacht", "beleidsvraag", "overig"))
         return {label: int(self.positive(table, f"{key}.{label}", label, int, None)) for label in table}
 
+    def start(self, table: Mapping[str, Any], key: str, default: Any) -> date | str | None:
+        """``start``: "first-poll" or a date (a TOML date or "YYYY-MM-DD") not in the future."""
+        if "start" not in table:
+            return default  # type: ignore[no-any-return]
+        value = table["start"]
+        if isinstance(value, datetime):
+            value = value.date()
+        elif isinstance(value, str) and value != FIRST_POLL:
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                raise self.fail(key, f'must be "{FIRST_POLL}" or a date such as 2026-01-15, not {value!r}') from None
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, date):
+            raise self.fail(key, f'must be "{FIRST_POLL}" or a date such as 2026-01-15, not {value!r}')
+        if value > datetime.now(timezone.utc).date():
+            raise self.fail(key, f"{value.isoformat()} is in the future: the start date is when klachtwacht takes over, today at the latest")
+        return value
+
+    def max_age(self, table: Mapping[str, Any], key: str, default: Any) -> int | None:
+        value = self.get(table, key, "max_age_days", int, default)
+        if value is not None and value < 0:
+            raise self.fail(key, "must be 0 (no age guard) or a number of days")
+        return value  # type: ignore[no-any-return]
+
     def address(self, value: str, key: str) -> str:
         if value.count("@") != 1 or value.startswith("@") or value.endswith("@") or " " in value:
             raise self.fail(key, f"{value!r} is not an e-mail address")
@@ -692,7 +759,7 @@ class _Reader:
 
     def mailbox(self, data: Any, key: str) -> MailboxConfig:
         table = self.table(
-            data, key, ("name", "role", "address", "folders", "organisation", "secretary", "poll_interval", "idle", "imap")
+            data, key, ("name", "role", "address", "folders", "organisation", "secretary", "poll_interval", "idle", "imap", "start", "max_age_days", "mode")
         )
         name = self.get(table, f"{key}.name", "name", str)
         if not name or not all(c.isalnum() or c in "-_." for c in name):
@@ -712,6 +779,9 @@ class _Reader:
             poll_interval=self.positive(table, f"{key}.poll_interval", "poll_interval", float, 300.0),
             idle=self.get(table, f"{key}.idle", "idle", bool, True),
             imap=self.imap(table["imap"], f"{key}.imap"),
+            start=self.start(table, f"{key}.start", None),
+            max_age_days=self.max_age(table, f"{key}.max_age_days", None),
+            mode=self.choice(table, f"{key}.mode", "mode", MODES, None) if "mode" in table else None,
         )
 
     def imap(self, data: Any, key: str) -> ImapConfig:

@@ -1,6 +1,7 @@
 """A message's life, one way down: parse, classify, decide (the plan into the outbox), then do.
 
     fetched --parse--> parsed --classify--> classified --decide--> decided | review | done
+    classified --decide--> history (received before the start) | shadow (planned in shadow mode, nothing done)
     decided --register--> registered (a complaint; other decisions go straight on to the letters)
     registered --letters--> notified (forwards to a team, the sender's letter)
     notified --secretaries--> done
@@ -11,6 +12,11 @@ whole plan as outbox rows in the transaction of its state change. The steps
 after it only work off the outbox, phase by phase, through the performers
 (:mod:`klachtwacht.perform`). A reviewer's later decision produces a new plan
 the same way (:func:`decide_again`).
+
+The going-live facts are read here, at the edge: the start, age guard and
+mode of the mailbox the message was first seen in (the start ``first-poll``
+is the first poll of that folder, on its cursor), and whether it was
+answered already; the plan records its mode on the message.
 """
 
 from __future__ import annotations
@@ -23,17 +29,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers.records import Classification
 from klachtwacht.config import Config, OrganisationConfig
-from klachtwacht.db.models import Message, MessageState, Sighting, utcnow
-from klachtwacht.effects import REJECTED, effects_of, replan, write_plan
+from klachtwacht.db.models import FolderCursor, Message, MessageState, Sighting, utcnow
+from klachtwacht.effects import HELD, REJECTED, effects_of, replan, write_plan
 from klachtwacht.errors import KlachtwachtError
 from klachtwacht.perform import MessageView, Performer, perform_phase
 from klachtwacht.pipeline import StepContext, StepResult, parsed_of
 from klachtwacht.seams import Seams
 from klachtwacht.states import record_transition
 from rules import Action, Decision
+from rules.golive import AUTO, SHADOW, start_moment
 from rules.plan import NOTICE_KIND, Facts, Kind, MailboxFacts, Phase, Plan, Rules, plan, secretary_notices
 
-__all__ = ["Flow", "decide_again", "decide_again_in", "classification_of"]
+__all__ = ["Flow", "decide_again", "decide_again_in", "classification_of", "state_after"]
 
 S = MessageState
 
@@ -74,19 +81,34 @@ class Flow:
         self.performers = performers
         self.organisations: dict[str, OrganisationConfig] = {o.name: o for o in config.organisations} or {"default": config.organisation("default")}
         self._mailboxes = {m.name: MailboxFacts(m.name, m.address, m.organisation, m.secretary) for m in config.mailboxes}
+        self._going_live = {m.name: config.going_live(m) for m in config.mailboxes}
 
     # -- facts -------------------------------------------------------------------
-    def facts(self, message: Message, *, decision: Decision | None = None, now: datetime | None = None) -> Facts:
-        """The frozen facts the planner takes for ``message``."""
+    def facts(self, message: Message, *, decision: Decision | None = None, now: datetime | None = None, session: Session | None = None) -> Facts:
+        """The frozen facts the planner takes for ``message`` (the start needs ``session``, to read the folder's first poll)."""
         boxes = tuple(self._mailboxes[name] for name in _mailbox_names(message) if name in self._mailboxes)
-        return Facts(parsed_of(message), classification_of(message), boxes, message.received_at, now or utcnow(), decision=decision)
+        first = message.sightings[0] if message.sightings else None
+        mode, start, max_age = AUTO, None, None
+        if first is not None and first.mailbox in self._going_live:
+            live = self._going_live[first.mailbox]
+            mode, max_age = live.mode, live.max_age_days
+            if session is not None:
+                cursor = session.get(FolderCursor, (first.mailbox, first.folder))
+                start = start_moment(live.start, cursor.first_poll_at if cursor is not None else None)
+        if message.plan_mode == SHADOW:
+            mode = SHADOW  # planned in shadow mode: a later decision is recorded the same way, never carried out
+        answered = bool(first is not None and first.answered)
+        return Facts(
+            parsed_of(message), classification_of(message), boxes, message.received_at, now or utcnow(), decision=decision,
+            mode=mode, start=start, max_age_days=max_age, answered=answered,
+        )
 
     def view(self, ctx: StepContext) -> MessageView:
         m = ctx.message
         return MessageView(ctx.sessions, m.id, m.message_id, m.received_at, m.decided_by, m.blob_sha256, parsed_of(m), _mailbox_names(m))
 
-    def plan_for(self, message: Message, decision: Decision | None = None) -> Plan:
-        return plan(self.facts(message, decision=decision), self.rules)
+    def plan_for(self, message: Message, decision: Decision | None = None, session: Session | None = None) -> Plan:
+        return plan(self.facts(message, decision=decision, session=session), self.rules)
 
     # -- the pure steps ------------------------------------------------------------
     def classify(self, ctx: StepContext) -> StepResult:
@@ -116,17 +138,18 @@ class Flow:
         return [self.decide(ctx) for ctx in batch]
 
     def decide(self, ctx: StepContext) -> StepResult:
-        """classified -> decided (plan in the outbox) | review | done, in one transaction."""
-        the_plan = self.plan_for(ctx.message)
+        """classified -> decided (plan in the outbox) | review | done | history | shadow, in one transaction."""
+        the_plan = self.plan_for(ctx.message, session=ctx.session)
         decision = the_plan.decision
-        to_state = S.REVIEW if the_plan.review else NEXT_STATE[decision.action]
+        to_state = state_after(the_plan)
         pk = ctx.message.id
 
         def write(session: Session) -> None:
-            write_plan(session, pk, the_plan.effects)
+            write_plan(session, pk, the_plan.effects, mode=the_plan.mode)
 
-        values = {"decision": decision.action, "decided_by": decision.by, "decision_reason": the_plan.review or decision.reason}
-        return StepResult(to_state, values, reason=the_plan.review or decision.reason, then=write)
+        reason = the_plan.history or the_plan.review or decision.reason
+        values = {"decision": decision.action, "decided_by": decision.by, "decision_reason": reason, "plan_mode": the_plan.mode}
+        return StepResult(to_state, values, reason=reason, then=write)
 
     # -- doing: working off the outbox -----------------------------------------------
     def register(self, ctx: StepContext) -> StepResult:
@@ -142,6 +165,10 @@ class Flow:
 
     def letters(self, ctx: StepContext, view: MessageView | None = None) -> StepResult:
         """registered -> notified: forwards to a team first, then the sender's letter."""
+        held = next((r for r in effects_of(ctx.session, ctx.message.id) if r.status == HELD), None)
+        if held is not None:  # registered; the letter waits for a person (the owner had answered already)
+            why = held.detail or "de brief aan de afzender wacht op bevestiging"
+            return StepResult(S.REVIEW, {"decision_reason": why}, reason=why)
         view = view or self.view(ctx)
         forwards = (Kind.FORWARD_BEZWAAR, Kind.FORWARD_WOO)
         done = perform_phase(ctx.sessions, view, Phase.LETTERS, self.performers, stop=lambda job, status: job.kind in forwards and status == REJECTED)
@@ -193,11 +220,23 @@ def decide_again(sessions: sessionmaker[Session], flow: Flow, message_pk: int, d
 
 def decide_again_in(session: Session, flow: Flow, message: Message, decision: Decision, *, actor: str) -> Plan:
     """:func:`decide_again` inside the caller's transaction (a review decision records itself beside it)."""
-    new = flow.plan_for(message, decision)
-    replan(session, message.id, new.effects)
-    to_state = S.REVIEW if new.review else NEXT_STATE[new.decision.action]
-    reason = new.review or new.decision.reason
+    new = flow.plan_for(message, decision, session=session)
+    replan(session, message.id, new.effects, mode=new.mode)
+    to_state = state_after(new)
+    reason = new.history or new.review or new.decision.reason
     record_transition(session, message.id, message.state, to_state, actor=actor, reason=reason)
     message.state, message.state_changed_at, message.attempts = to_state, utcnow(), 0
     message.decision, message.decided_by, message.decision_reason = new.decision.action, new.decision.by, reason
+    message.plan_mode = new.mode
     return new
+
+
+def state_after(the_plan: Plan) -> str:
+    """Where a plan leaves its message: history, review, shadow (recorded, nothing done) or the decision's next state."""
+    if the_plan.history:
+        return S.HISTORY
+    if the_plan.review:
+        return S.REVIEW
+    if the_plan.shadow:
+        return S.SHADOW
+    return NEXT_STATE[the_plan.decision.action]

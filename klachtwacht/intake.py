@@ -123,11 +123,15 @@ class DatabaseSink:
         self.reopened: list[int] = []
         #: Sightings of messages this mailbox had already (a new UID, a UIDVALIDITY rescan).
         self.seen_again = 0
+        #: Folders without a cursor yet: when they were first read.
+        self._first_read: dict[str, datetime] = {}
 
     def load_cursor(self, folder: str) -> Cursor | None:
         with self.sessions() as session:
             row = session.get(FolderCursor, (self.mailbox, folder))
             if row is None:
+                # the moment klachtwacht first reads this folder: the start "first-poll" (stored with the first cursor)
+                self._first_read.setdefault(folder, utcnow())
                 return None
             return Cursor(uidvalidity=row.uidvalidity, last_uid=row.last_uid, epoch=row.epoch)
 
@@ -194,7 +198,8 @@ class DatabaseSink:
             insert(Sighting),
             [
                 {"message_pk": pk, "mailbox": self.mailbox, "folder": folder, "uidvalidity": uidvalidity,
-                 "uid": fetched.uid, "internaldate": fetched.internaldate, "blob_sha256": digest, "seen_at": now}
+                 "uid": fetched.uid, "internaldate": fetched.internaldate, "blob_sha256": digest, "seen_at": now,
+                 "answered": fetched.answered}
                 for fetched, digest, pk in zip(fresh, digests, pks)
             ],
         )
@@ -308,6 +313,7 @@ class DatabaseSink:
                     epoch=cursor.epoch,
                     last_poll_at=now,
                     updated_at=now,
+                    first_poll_at=self._first_read.get(folder, now),
                 )
             )
             return

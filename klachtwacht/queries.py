@@ -36,6 +36,7 @@ def message_row(message: Message) -> dict[str, Any]:
         "confidence": None if message.confidence is None else round(message.confidence, 4),
         "decided_by": message.decided_by,
         "decision": message.decision,
+        "plan_mode": message.plan_mode,
         "received_at": message.received_at.isoformat(),
         "attempts": message.attempts,
         "last_error": message.last_error,

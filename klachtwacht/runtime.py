@@ -32,6 +32,7 @@ from klachtwacht.config import Config, MailboxConfig
 from klachtwacht.db import make_engine, make_sessionmaker, upgrade
 from klachtwacht.db.models import FINAL_STATES, Message, MessageState
 from klachtwacht.errors import ConfigError, DatabaseUnavailable, KlachtwachtError, RetryableError
+from klachtwacht.golive.modes import record_mode_changes
 from klachtwacht.intake import DatabaseSink
 from klachtwacht.parsepool import ParsePool
 from klachtwacht.pipeline import Services, advance, commit_many, parse_result, parse_step
@@ -383,6 +384,7 @@ def run_ingest_once(app: App, threads: int = 2, processes: int = 1) -> dict[str,
     through the configured broker (Redis or RabbitMQ; see :func:`check_processes`).
     """
     check_processes(app, processes)
+    record_mode_changes(app.sessions, app.config)
     worker = app.worker(threads)
     worker.start()
     children = start_worker_processes(app, processes - 1, threads) if processes > 1 else []
@@ -450,6 +452,7 @@ def run_service(app: App, parts: tuple[str, ...], threads: int = 4, stop: thread
         log.warning("the memory:// broker only works inside one process: run 'klachtwacht run' or configure Redis/RabbitMQ")
     supervisor = Supervisor(stop)
     if "watch" in parts:
+        record_mode_changes(app.sessions, app.config)
         for mailbox in app.config.mailboxes:
             for folder in mailbox.folders:  # one watcher, one connection, per folder
                 supervisor.add(f"watch-{mailbox.name}:{folder}", lambda m=mailbox, f=folder: watch_folder(app, m, f, stop))  # type: ignore[misc]

@@ -9,23 +9,28 @@ not. The automatic-mail, no-reply and loop checks for letters live here and
 nowhere else. The one gate that needs the outside world, the daily quota per
 sender, is taken when a letter is actually sent.
 
-Two inputs wait for later work: ``Facts.mode`` (shadow / confirm / auto, the
-going-live modes) and ``Rules.max_age`` (mail older than this gets no
-automatic letter). A reviewer's decision enters as ``Facts.decision`` and
-produces a new plan the same way.
+Going live (:mod:`rules.golive`): mail received before ``Facts.start`` is
+history (classified, nothing planned); mail older than ``Facts.max_age_days``
+and, in ``confirm`` mode, every plan with something to do go to review first;
+a complaint the owner had answered already (``Facts.answered``) is registered
+while its letter is held for a person. In ``shadow`` mode the plan is made as
+in ``auto`` and carries ``mode``; the caller records it and performs nothing.
+A reviewer's decision enters as ``Facts.decision`` and produces a new plan
+the same way (the guards above are the rules', a person's decision passes them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from classifiers.records import Classification
 from ingest.autosignals import is_robot_address
 from ingest.forwarded import forwarded_sender
 from ingest.records import Address, ParsedMessage
 from rules.decide import Action, Decision, Thresholds, decide
+from rules.golive import AUTO, MODES, SHADOW, age_reason, answered_reason, confirm_reason, history_reason
 from rules.routing import Route, Routing, route
 
 __all__ = [
@@ -67,9 +72,6 @@ class Phase:
 #: The notice vocabulary of each decision that tells somebody (template names are ``sender_<kind>`` etc.).
 NOTICE_KIND = {Action.REGISTER: "klacht", Action.BEZWAAR: "bezwaar", Action.WOO: "woo", Action.POLICY: "beleidsvraag"}
 
-#: Going-live modes; only ``auto`` is carried out today (the others arrive with the pilot work).
-MODES = ("auto",)
-
 
 @dataclass(frozen=True, slots=True)
 class MailboxFacts:
@@ -97,7 +99,6 @@ class Rules:
     internal_domains: frozenset[str]  # the municipality's own mail domains (forwards by colleagues)
     register_backend: str = "database"
     routes: tuple[Route, ...] = ()
-    max_age: timedelta | None = None  # age guard: older mail gets no automatic letter (None: no guard)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,10 @@ class Facts:
     received_at: datetime
     now: datetime
     decision: Decision | None = None  # a reviewer's decision; None: the rules decide
-    mode: str = "auto"
+    mode: str = AUTO  # shadow | confirm | auto (rules.golive)
+    start: datetime | None = None  # mail received before this moment is history (None: none is)
+    max_age_days: int | None = None  # the age guard (None: none)
+    answered: bool = False  # \\Answered when klachtwacht first saw it
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,7 @@ class PlannedEffect:
     backend: str | None = None
     route: str | None = None
     skip: str | None = None
+    hold: str | None = None  # set: waits for a person (the reason), not carried out until then
 
     @property
     def key(self) -> tuple[str, str]:
@@ -140,6 +145,18 @@ class Plan:
     effects: tuple[PlannedEffect, ...] = ()
     review: str | None = None  # set: a person must look at it first (with the reason)
     routing: Routing | None = None
+    mode: str = AUTO  # the going-live mode the plan was made under
+    history: str | None = None  # set: received before the start; nothing is planned (with the reason)
+
+    @property
+    def shadow(self) -> bool:
+        """Made in shadow mode: its effects are recorded as what would have been done, never performed."""
+        return self.mode == SHADOW
+
+    @property
+    def held(self) -> str | None:
+        """The reason an effect of the plan waits for a person after the others are done, or None."""
+        return next((e.hold for e in self.effects if e.hold is not None and e.skip is None), None)
 
     @property
     def letter_skipped(self) -> str | None:
@@ -154,11 +171,33 @@ class Plan:
 
 
 def plan(facts: Facts, rules: Rules) -> Plan:
-    """The plan for ``facts`` under ``rules``."""
+    """The plan for ``facts`` under ``rules``, with the going-live guards applied (see the module)."""
     if facts.mode not in MODES:
-        raise ValueError(f"mode {facts.mode!r} is not supported yet (only {', '.join(MODES)})")
+        raise ValueError(f"unknown mode {facts.mode!r} (one of {', '.join(MODES)})")
     home = home_organisation(facts, rules)
     decision = facts.decision or decide(facts.parsed, facts.classification, rules.thresholds[home])
+    made = replace(_plan(facts, rules, home, decision), mode=facts.mode)
+    if facts.decision is not None:  # a person decided: the guards are theirs
+        return made
+    history = history_reason(facts.received_at, facts.start)
+    if history is not None:
+        return Plan(decision, made.organisation, history=history, mode=facts.mode)
+    if made.review is not None or not any(e.skip is None for e in made.effects):
+        return made
+    letter = next((e for e in made.effects if e.kind == Kind.NOTICE_SENDER and e.skip is None), None)
+    too_old = age_reason(facts.received_at, facts.now, facts.max_age_days) if letter is not None else None
+    review = too_old or confirm_reason(facts.mode)
+    if review is not None:
+        return Plan(decision, made.organisation, review=review, routing=made.routing, mode=facts.mode)
+    answered = answered_reason(facts.answered) if decision.action == Action.REGISTER else None
+    if answered is not None and letter is not None:
+        held = tuple(replace(e, hold=answered) if e.kind == Kind.NOTICE_SENDER else e for e in made.effects)
+        return replace(made, effects=held)
+    return made
+
+
+def _plan(facts: Facts, rules: Rules, home: str, decision: Decision) -> Plan:
+    """The plan of ``decision`` as the rules make it, before the going-live guards."""
     action = decision.action
     if action not in NOTICE_KIND:  # review or archive: nothing to do yet
         review = decision.reason if action == Action.REVIEW else None
@@ -229,6 +268,4 @@ def letter_gate(facts: Facts, decision: Decision, citizen: Address | None, rules
         return "afzender is een no-reply- of systeemadres"
     if citizen.address.lower() == rules.sender.lower():
         return "bericht van klachtwacht zelf (lusbeveiliging)"
-    if rules.max_age is not None and facts.now - facts.received_at > rules.max_age:
-        return f"bericht ouder dan {rules.max_age.days} dagen: geen automatische brief"
     return None

@@ -107,6 +107,8 @@ class Setup:
     mailboxes: list[dict[str, Any]] = field(default_factory=list)
     extra: str = ""
     imap_port: int | None = None
+    #: Under [ingest]: tests of the flow read mail that is already in the mailbox as new (no history, no age guard).
+    going_live: str = "start = 2000-01-01\nmax_age_days = 0"
 
     def mailbox(self, name: str, user: str, role: str = "wethouder", folders: tuple[str, ...] = ("INBOX",), **more: Any) -> None:
         self.mailboxes.append({"name": name, "user": user, "role": role, "folders": folders, **more})
@@ -124,6 +126,7 @@ class Setup:
             'sender = "klachten@gemeente-veenstad.nl"',
             "[ingest]",
             "wait_timeout = 120",
+            self.going_live,
             self.extra,
         ]
         if "[[organisations]]" not in self.extra:
@@ -151,6 +154,9 @@ class Setup:
                 lines.append(f'organisation = "{box["organisation"]}"')
             if "poll_interval" in box:
                 lines.append(f"poll_interval = {box['poll_interval']}")
+            for key in ("start", "mode", "max_age_days"):
+                if key in box:
+                    lines.append(f"{key} = {box[key]!r}".replace("'", '"') if isinstance(box[key], str) else f"{key} = {box[key]}")
             if "idle" in box:
                 lines.append(f"idle = {'true' if box['idle'] else 'false'}")
             lines += [

@@ -45,6 +45,7 @@ __all__ = [
     "AuditEntry",
     "ReviewDecision",
     "Sample",
+    "ModeChange",
     "MessageState",
     "FINAL_STATES",
     "utcnow",
@@ -69,10 +70,16 @@ class MessageState:
     REVIEW = "review"
     QUARANTINED = "quarantined"
     FAILED = "failed"
+    #: Received before the mailbox's start date: classified, never registered or answered.
+    HISTORY = "history"
+    #: Planned in shadow mode: what would have been done is in the outbox as ``shadow`` rows; nothing is done.
+    SHADOW = "shadow"
 
 
 #: States in which no further automatic work happens until a person acts.
-FINAL_STATES = frozenset({MessageState.DONE, MessageState.REVIEW, MessageState.QUARANTINED, MessageState.FAILED})
+FINAL_STATES = frozenset(
+    {MessageState.DONE, MessageState.REVIEW, MessageState.QUARANTINED, MessageState.FAILED, MessageState.HISTORY, MessageState.SHADOW}
+)
 
 intpk = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
 sha256 = Annotated[str, mapped_column(String(64))]
@@ -133,6 +140,8 @@ class Message(Base):
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     defects: Mapped[list[Any] | None]
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # raw bytes and text removed (retention)
+    # going live (migration 0007_going_live): the mode (shadow | confirm | auto) under which its plan was made
+    plan_mode: Mapped[str | None] = mapped_column(String(10))
 
     sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
 
@@ -156,6 +165,8 @@ class Sighting(Base):
     internaldate: Mapped[tz_datetime]
     blob_sha256: Mapped[sha256] = mapped_column(ForeignKey("raw_blobs.sha256"))
     seen_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    #: The IMAP flags carried ``\\Answered`` when klachtwacht first fetched it (the owner had replied already).
+    answered: Mapped[bool] = mapped_column(default=False)
 
     message: Mapped[Message] = relationship(back_populates="sightings")
 
@@ -189,6 +200,8 @@ class FolderCursor(Base):
     last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
+    #: When klachtwacht first read this folder: the start date ``first-poll`` (None: read before 0007_going_live).
+    first_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Lease(Base):
@@ -365,3 +378,19 @@ class Sample(Base):
     week: Mapped[str] = mapped_column(String(10))  # ISO week, e.g. 2026-W49
     drawn_at: Mapped[tz_datetime] = mapped_column(default=utcnow)
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("review_decisions.id"))
+
+
+# -- going live (migration 0007_going_live) ---------------------------------
+
+
+class ModeChange(Base):
+    """The going-live mode of a mailbox as configured at a start, recorded when it differs from the last one."""
+
+    __tablename__ = "mode_changes"
+
+    id: Mapped[intpk]
+    mailbox: Mapped[str] = mapped_column(String(200), index=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(10))  # shadow | confirm | auto
+    previous: Mapped[str | None] = mapped_column(String(10))  # None: the first mode recorded
+    at: Mapped[tz_datetime] = mapped_column(default=utcnow)

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from klachtwacht.demo.history import audit_summary, build_history
 from klachtwacht.demo.imapserver import DemoImapServer
 from klachtwacht.demo.samples import build_samples
 from klachtwacht.demo.smtpsink import DemoSmtpSink
@@ -40,6 +41,9 @@ def _config_text(folder: Path, imap_port: int, smtp_port: int) -> str:
         'sender = "klachten@gemeente-veenstad.nl"',
         "[register]",
         'backend = "database"',
+        "[ingest]",
+        "start = 2026-11-01",  # this morning's mail is new to klachtwacht; the wethouder's older mail is history
+        "max_age_days = 0",
         "[[organisations]]",
         'name = "veenstad"',
         'display_name = "Gemeente Veenstad"',
@@ -86,6 +90,8 @@ def _messages(app: Any) -> list[DemoMessage]:
     out = []
     with app.sessions() as session:
         for row in list_messages(app.sessions):
+            if row["state"] == "history":  # shown by the audit below, not as this morning's mail
+                continue
             message = session.get(Message, row["id"])
             effects = session.scalars(select(Effect.effect).where(Effect.message_pk == row["id"], Effect.status == "done").order_by(Effect.id))
             out.append(DemoMessage(
@@ -172,6 +178,8 @@ def run_demo(*, serve: bool = True, keep: bool = False) -> int:
         for box in boxes:
             if box in users:
                 imap.add(box, PASSWORD, "INBOX", raw, received)
+    for raw, received in build_history():
+        imap.add("wethouder", PASSWORD, "INBOX", raw, received)
     imap.start()
     smtp = DemoSmtpSink()
     smtp.start()
@@ -192,6 +200,8 @@ def run_demo(*, serve: bool = True, keep: bool = False) -> int:
         print(dutch_report(messages, sent, "Gemeente Veenstad"))
         print()
         print(_reconcile_summary(app, folder))
+        print()
+        print(audit_summary(app, folder))
         print()
         details = {
             "folder": f"{folder} ({'kept' if keep or serve else 'removed at the end; run klachtwacht demo --no-serve --keep to keep it'})",

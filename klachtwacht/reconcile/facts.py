@@ -19,7 +19,8 @@ from rules.deadlines import local_date
 __all__ = ["MessageFact", "EffectFact", "EntryFact", "CursorFact", "Facts", "load_facts", "first_mailboxes"]
 
 #: Effect statuses that need nothing more.
-SETTLED_EFFECTS = ("done", "skipped", "cancelled", "rejected")
+#: ``shadow``: recorded in shadow mode, never performed; ``held``: waits for a person (its message is in review).
+SETTLED_EFFECTS = ("done", "skipped", "cancelled", "rejected", "shadow", "held")
 #: States in which a complaint's register entry must exist.
 REGISTERED_STATES = (MessageState.REGISTERED, MessageState.NOTIFIED, MessageState.DONE)
 

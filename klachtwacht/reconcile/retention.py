@@ -39,12 +39,16 @@ class Candidate:
     closed: date | None = None
 
 
+#: States whose messages the retention limits apply to: handled, history (before the start) and shadow (the pilot).
+AT_REST = (MessageState.DONE, MessageState.HISTORY, MessageState.SHADOW)
+
+
 def due_for_removal(candidates: Iterable[Candidate], days: Mapping[str, int], today: date) -> list[Candidate]:
     """The messages whose raw mail and text must go today."""
     out = []
     for c in candidates:
         keep = days.get(c.label or "")
-        if keep is None or c.state != MessageState.DONE:
+        if keep is None or c.state not in AT_REST:
             continue
         if c.register_status is not None:
             if c.register_status == "open" or c.closed is None:
@@ -77,7 +81,7 @@ def _candidates(session: Session) -> list[Candidate]:
     rows = session.execute(
         select(Message.id, Message.label, Message.state, Message.received_at, RegisterEntry.status, RegisterEntry.closed_at)
         .outerjoin(RegisterEntry, RegisterEntry.message_pk == Message.id)
-        .where(Message.purged_at.is_(None), Message.state == MessageState.DONE)
+        .where(Message.purged_at.is_(None), Message.state.in_(AT_REST))
     )
     return [Candidate(pk, label, state, local_date(received), status, local_date(closed) if closed else None)
             for pk, label, state, received, status, closed in rows]

@@ -50,6 +50,9 @@ def test_the_demo_summary_is_dutch_first_with_the_technical_detail_after_it(tmp_
     for code in (" policy ", " archive ", " register "):
         assert code not in dutch  # the English codes only in the technical part
     assert " policy " in technical
+    # the audit of the wethouder's history: kept as history, one complaint found in the municipality's register export, two not
+    assert "4 berichten van vóór de start van klachtwacht zijn bewaard als geschiedenis" in dutch
+    assert "6 klachten in de mailboxen: 4 geregistreerd, 2 niet." in dutch and "geregistreerd als Z-2026-0311" in dutch
     assert not ADDRESS.search(dutch), "the summary names recipients by role, not by address"
     assert "mail.log" not in out + run.err
     assert "removed at the end" in technical and "--keep" in out

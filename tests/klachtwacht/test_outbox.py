@@ -39,6 +39,9 @@ TOML = """
 url = "{url}"
 [smtp]
 sender = "klachten@gemeente-veenstad.nl"
+[ingest]
+start = 2000-01-01
+max_age_days = 0
 [rules]
 notices_per_sender_per_day = {quota}
 [[organisations]]

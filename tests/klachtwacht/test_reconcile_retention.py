@@ -78,3 +78,9 @@ def test_the_nightly_run_removes_raw_mail_and_text_and_keeps_the_register_and_hi
             assert session.scalar(select(func.count()).select_from(Transition)) == history_before
     finally:
         app.close()
+
+
+def test_history_and_shadow_mail_follow_the_same_limits_from_receipt() -> None:
+    today = date(2026, 12, 1)
+    old = [_c(1, "overig", date(2025, 11, 1), "history"), _c(2, "klacht", date(2021, 11, 1), "history"), _c(3, "overig", date(2025, 11, 1), "shadow")]
+    assert [c.id for c in due_for_removal(old, {"overig": 365, "klacht": 1825}, today)] == [1, 2, 3]

@@ -58,7 +58,7 @@ def toml_config(
         "[database]", f'url = "{database}"',
         "[broker]", f'url = "{broker}"',
         "[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}", 'sender = "klachten@gemeente-veenstad.nl"',
-        "[ingest]", "wait_timeout = 60",
+        "[ingest]", "wait_timeout = 60", "start = 2000-01-01", "max_age_days = 0",
         extra,
         "[[organisations]]", 'name = "default"', 'display_name = "Gemeente Veenstad"',
         'complaints_address = "klachtencoordinator@gemeente-veenstad.nl"', 'bezwaar_address = "bezwaar@gemeente-veenstad.nl"',

@@ -41,6 +41,8 @@ RECEIVED = datetime.now(timezone.utc) - timedelta(days=3)
 TOML = """
 [database]
 url = "{url}"
+[ingest]
+start = "2020-01-01"
 [smtp]
 host = "127.0.0.1"
 port = {smtp_port}

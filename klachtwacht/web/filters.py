@@ -40,5 +40,12 @@ def label(value: Any) -> str:
     return LABEL_NL.get(value, str(value))
 
 
+def objectnaam(value: str) -> str:
+    """An audit object (``user ria``, ``mailbox griffie``) in Dutch."""
+    kind, _, name = value.partition(" ")
+    words = {"message": "bericht", "user": "gebruiker", "mailbox": "postbus"}
+    return f"{words[kind]} {name}" if kind in words and name else value
+
+
 def install(env: Environment) -> None:
-    env.filters.update(datum=datum, tijd=tijd, procent=procent, label=label)
+    env.filters.update(datum=datum, tijd=tijd, procent=procent, label=label, objectnaam=objectnaam)

@@ -158,7 +158,7 @@ def test_the_coordinator_reads_the_audit_log_filtered_by_actor_and_action(site: 
     site.signed_in("ria").get(f"/berichten/{pk}")
     page = site.signed_in("karin").get("/audit?wie=ria&actie=view-message")
     assert page.status_code == 200
-    assert "bericht bekeken" in page.text and f"message {pk}" in page.text and "aangemeld" not in page.text.split("<tbody")[1]
+    assert "bericht bekeken" in page.text and f"bericht {pk}</a>" in page.text and "aangemeld" not in page.text.split("<tbody")[1]
 
 
 def test_the_body_is_served_sanitised_from_its_own_url_under_the_body_csp_and_only_to_her(site: Site) -> None:
@@ -245,3 +245,16 @@ def test_the_coordinator_withdraws_an_automatically_registered_complaint_keeping
         entry = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == pk))
     assert entry is not None and entry.status == "withdrawn"
     assert "(ingetrokken)" in client.get(f"/berichten/{pk}").text
+
+
+def test_another_mailboxs_queue_and_the_beheerders_view_of_a_message_are_not_found(site: Site) -> None:
+    site.user("ria", mailboxes=("wethouder-devries",))
+    site.user("bea", role="beheerder")
+    pk = site.store()
+    secretary = site.signed_in("ria")
+    assert secretary.get("/?postbus=griffie").status_code == 404
+    assert any(e.object == "mailbox griffie" and e.actor == "ria" for e in site.audit("denied"))
+    admin = site.signed_in("bea")
+    assert admin.get("/").headers["location"] == "/beheer"
+    assert admin.get(f"/berichten/{pk}").status_code == 404  # accounts, not mail
+    assert "ria" in admin.get("/beheer").text

@@ -17,8 +17,10 @@ def register(sub: Any) -> None:
     from klachtwacht.annual import command as annual_command
     from klachtwacht.golive import command as golive_command
     from klachtwacht.reconcile import command as reconcile_command
+    from klachtwacht.web import command as web_command
 
     classifier_cli.register(sub)
+    web_command.register(sub)
     reconcile_command.register(sub)
     annual_command.register(sub)
     register_reviews(sub)

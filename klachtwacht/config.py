@@ -42,6 +42,7 @@ __all__ = [
     "ReviewConfig",
     "ReconcileConfig",
     "CanaryConfig",
+    "WebConfig",
     "GoingLive",
     "MODES",
     "FIRST_POLL",
@@ -311,6 +312,26 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """``[web]``: the review web app (see klachtwacht.web)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: A session unused this long is over; the user signs in again.
+    session_idle_minutes: int = 30
+    #: Failed sign-ins in a row before an account is locked, and for how long.
+    lockout_after: int = 5
+    lockout_minutes: int = 15
+    #: The NL Design System theme: the class on ``<html>`` and its stylesheet (a path under /static or an https URL).
+    theme_class: str = "voorbeeld-theme"
+    theme_stylesheet: str = "/static/vendor/voorbeeld-design-tokens/theme.css"
+    #: Keys 1/2/3, n and ? without a modifier (WCAG 2.1.4: each user can switch them off too).
+    single_key_shortcuts: bool = True
+    #: Larger request bodies are refused (413).
+    max_request_bytes: int = 256 * 1024
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     database: DatabaseConfig = DatabaseConfig()
@@ -325,6 +346,7 @@ class Config:
     reconcile: ReconcileConfig = ReconcileConfig()
     archive: ArchiveConfig | None = None
     metrics: MetricsConfig = MetricsConfig()
+    web: WebConfig = WebConfig()
     review: ReviewConfig = ReviewConfig()
 
     def organisation(self, name: str) -> OrganisationConfig:
@@ -511,7 +533,8 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         top = self.table(
-            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive", "metrics", "review")
+            data, "", ("database", "broker", "smtp", "register", "classifier", "ingest", "mailboxes", "rules", "organisations", "reconcile", "archive",
+                       "metrics", "web", "review")
         )
         mailboxes_data = top.get("mailboxes", [])
         if not isinstance(mailboxes_data, list):
@@ -549,6 +572,7 @@ class _Reader:
             reconcile=reconcile,
             archive=self.archive(top["archive"]) if "archive" in top else None,
             metrics=self.metrics(top.get("metrics")),
+            web=self.web(top.get("web")),
             review=self.review(top.get("review")),
         )
 
@@ -559,6 +583,33 @@ class _Reader:
         if listen and not (host and port.isdigit() and 0 < int(port) < 65536):
             raise self.fail("metrics.listen", f"must be host:port such as \"127.0.0.1:9464\", not {listen!r}")
         return MetricsConfig(listen=listen)
+
+    def web(self, data: Any) -> WebConfig:
+        key = "web"
+        names = ("host", "port", "session_idle_minutes", "lockout_after", "lockout_minutes", "theme_class", "theme_stylesheet",
+                 "single_key_shortcuts", "max_request_bytes")
+        table = self.table(data, key, names)
+        d = WebConfig()
+        theme_class = self.get(table, f"{key}.theme_class", "theme_class", str, d.theme_class)
+        if not all(c.isalnum() or c in "-_ " for c in theme_class):
+            raise self.fail(f"{key}.theme_class", "use CSS class names: letters, digits, '-' and '_', separated by spaces")
+        sheet = self.get(table, f"{key}.theme_stylesheet", "theme_stylesheet", str, d.theme_stylesheet)
+        if not (sheet.startswith("/static/") or sheet.startswith("https://")) or any(c in sheet for c in "\"' <>;"):
+            raise self.fail(f"{key}.theme_stylesheet", f"must be a path under /static/ or an https:// URL, not {sheet!r}")
+        max_bytes = self.positive(table, f"{key}.max_request_bytes", "max_request_bytes", int, d.max_request_bytes)
+        if max_bytes < 4096:
+            raise self.fail(f"{key}.max_request_bytes", f"must be at least 4096 (a decision form), not {max_bytes}")
+        return WebConfig(
+            host=self.get(table, f"{key}.host", "host", str, d.host),
+            port=self.port(table, f"{key}.port", d.port),
+            session_idle_minutes=self.positive(table, f"{key}.session_idle_minutes", "session_idle_minutes", int, d.session_idle_minutes),
+            lockout_after=self.positive(table, f"{key}.lockout_after", "lockout_after", int, d.lockout_after),
+            lockout_minutes=self.positive(table, f"{key}.lockout_minutes", "lockout_minutes", int, d.lockout_minutes),
+            theme_class=theme_class,
+            theme_stylesheet=sheet,
+            single_key_shortcuts=self.get(table, f"{key}.single_key_shortcuts", "single_key_shortcuts", bool, d.single_key_shortcuts),
+            max_request_bytes=max_bytes,
+        )
 
     def review(self, data: Any) -> ReviewConfig:
         table = self.table(data, "review", ("steekproef_per_week",))

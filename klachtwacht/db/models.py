@@ -152,6 +152,7 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_state_changed", "state", "state_changed_at"),
         Index("ix_messages_message_id", "message_id"),
+        Index("ix_messages_state_received", "state", "received_at", "id"),  # the review queue, oldest first (0010_review_queue)
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +118,53 @@ def _reconcile_summary(app: Any, folder: Path) -> str:
     return "\n".join(lines)
 
 
+#: The demo's accounts of the review app: (name, role, mailboxes, what she does).
+ACCOUNTS = (
+    ("secretaris", "secretaris", tuple(m[0] for m in MAILBOXES), "beoordeelt de twijfelgevallen in de drie postbussen"),
+    ("coordinator", "coordinator", (), "ziet alle postbussen, het overzicht, de steekproef en het auditlog"),
+    ("beheerder", "beheerder", (), "beheert de accounts"),
+)
+WEB_PASSWORD = "demo-wachtwoord"
+
+
+def _free_port(preferred: int) -> int:
+    import socket
+
+    for port in (preferred, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise OSError("no free port on 127.0.0.1")
+
+
+def _serve_review_app(app: Any, config: Any) -> None:
+    """The review web app on 127.0.0.1 with the demo's accounts, until Ctrl-C."""
+    import uvicorn
+
+    from klachtwacht.review import steekproef
+    from klachtwacht.web.accounts import add_user
+    from klachtwacht.web.command import serve_app
+    from klachtwacht.web.passwords import make_hasher
+
+    hasher = make_hasher()
+    for name, role, boxes, _ in ACCOUNTS:
+        add_user(app.sessions, config, hasher, name, WEB_PASSWORD, role=role, mailboxes=boxes)
+    week = steekproef.iso_week(build_samples()[0][2])  # the week of the sample mail: a steekproef for the coordinator
+    drawn = steekproef.draw(app.sessions, config=config, organisation="veenstad", week=week, size=3)
+    port = _free_port(config.web.port)
+    print()
+    print("De beoordelingsapp draait nu (alleen op deze computer):")
+    print(f"  open http://127.0.0.1:{port}/ in uw browser en meld u aan met:")
+    for name, _, _, does in ACCOUNTS:
+        print(f"    gebruikersnaam {name:12} wachtwoord {WEB_PASSWORD}  ({does})")
+    print(f"  De coördinator vindt ook een steekproef van {len(drawn)} automatische besluiten om te bevestigen.")
+    print("  Druk op Ctrl-C om de demo te stoppen.", flush=True)
+    uvicorn.run(serve_app(app), host="127.0.0.1", port=port, log_level="warning", server_header=False)
+
+
 def run_demo(*, serve: bool = True, keep: bool = False) -> int:
     """Run the demo; with ``serve`` keep the servers up until Ctrl-C."""
     from klachtwacht.cli import build_app
@@ -174,12 +220,7 @@ def run_demo(*, serve: bool = True, keep: bool = False) -> int:
             print("Look further: run klachtwacht demo --no-serve --keep, then klachtwacht --config <its folder>/klachtwacht.toml messages list")
         if serve:
             print(f"While the demo runs, with the servers up: KW_DEMO_PASSWORD={PASSWORD} klachtwacht --config {config_path} check")
-            print("The servers keep running; press Ctrl-C to stop (the review web app is not part of this version yet).")
-            stop = threading.Event()
-            try:
-                stop.wait()
-            except KeyboardInterrupt:
-                pass
+            _serve_review_app(app, config)
         return 0 if summary["not_final"] == 0 else 1
     finally:
         if app is not None:

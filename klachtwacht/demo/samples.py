@@ -97,6 +97,23 @@ SAMPLES: list[tuple[tuple[str, ...], str, str, str, dict[str, str]]] = [
         "groet,\nBestuur Wijkvereniging De Hoven",
         {},
     ),
+    # two messages the model is unsure about: they wait for a secretary in the review app
+    (
+        ("wethouder",),
+        "Henk Smit <henk.smit@example.nl>",
+        "Afvalinzameling",
+        "Beste wethouder,\n\nMijn buurman zegt dat de afvalinzameling straks nog maar eens per maand is. Klopt dat? Ik vind dat "
+        "eerlijk gezegd geen goed idee, het stinkt nu al in de zomer.\n\nGroet,\nHenk Smit",
+        {},
+    ),
+    (
+        ("wethouder",),
+        "Tom de Boer <tom.deboer@example.nl>",
+        "Wachten bij het loket",
+        "Hallo,\n\nVorige week stond ik een uur in de rij bij het loket voor mijn paspoort. Is het mogelijk om voortaan online een "
+        "afspraak te maken? Dat zou voor veel mensen prettig zijn.\n\nMvg,\nTom de Boer",
+        {},
+    ),
 ]
 
 

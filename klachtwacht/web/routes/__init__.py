@@ -1,0 +1,1 @@
+"""The pages of the review app, one module per page."""

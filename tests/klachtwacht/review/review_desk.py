@@ -33,6 +33,10 @@ TOML = """
 url = "{url}"
 [smtp]
 sender = "klachten@gemeente-veenstad.nl"
+[ingest]
+# the messages of these tests arrive in March 2026: live mail, not history, and no age guard
+start = 2000-01-01
+max_age_days = 0
 [[organisations]]
 name = "default"
 display_name = "Gemeente Veenstad"

@@ -241,3 +241,26 @@ def test_reconciliation_fetches_and_reports_graph_messages_the_delta_never_deliv
         assert not [f for f in again.report.findings if f.kind in ("mailbox_missing_messages", "mailbox_unreachable")]
     finally:
         app.close()
+
+
+def test_a_graph_mailbox_keeps_mail_from_before_its_start_date_as_history_and_handles_the_rest(
+    setup: Any, graph_server: GraphServer, smtp: Any
+) -> None:
+    old = graph_server.add(USER, "inbox", make_mail(subject="Oud [label:klacht p=0.97]", body="Al lang geleden.", message_id="<oud@example.nl>"),
+                           received=datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
+    new = graph_server.add(USER, "inbox", make_mail(subject="Nieuw [label:klacht p=0.97]", body="Pas geleden.", message_id="<nieuw@example.nl>"))
+    assert old and new
+    setup.smtp = smtp
+    setup.going_live = "start = 2026-01-01\nmax_age_days = 0"
+    _configure(setup, graph_server)
+    app = setup.app(HeaderLabels())
+    try:
+        run_ingest_once(app)
+        rows = {r["message_id"]: r for r in list_messages(app.sessions)}
+        register = {e["message_id"] for e in list_register(app.sessions)}
+    finally:
+        app.close()
+    assert {mid: r["state"] for mid, r in rows.items()} == {"<oud@example.nl>": "history", "<nieuw@example.nl>": "done"}
+    assert register == {"<nieuw@example.nl>"}
+    about = {int(str(c.message["Message-ID"]).split(".")[2]) for c in smtp.messages}  # <kw.EFFECT.PK.DIGEST@...>
+    assert about == {rows["<nieuw@example.nl>"]["id"]}, "a letter went out about the history mail"

@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from classifiers.classifier import Classifier
 
-__all__ = ["register", "classify_eml"]
+__all__ = ["register", "classify_eml", "review_files", "FROM_DATABASE"]
+
+#: The value of ``--with-reviews`` / ``--reviews`` given without a file: export from the configured database.
+FROM_DATABASE = ""
 
 
 def register(sub: Any) -> None:
@@ -21,6 +26,8 @@ def register(sub: Any) -> None:
     train.add_argument("--output", type=Path, default=None, help="model folder (default: the shipped model)")
     train.add_argument("--seed", type=int, default=7)
     train.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: the shipped corpus)")
+    train.add_argument("--with-reviews", nargs="?", const=FROM_DATABASE, default=None, metavar="FILE",
+                       help="also train on people's decisions: a file or folder from 'klachtwacht reviews export' (without FILE: exported from the database now)")
     train.set_defaults(handler=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="precision, recall, F1 and confusion matrix of the model and the baseline")
@@ -30,6 +37,8 @@ def register(sub: Any) -> None:
     evaluate.add_argument("--datasheet", action="store_true", help="also print the corpus datasheet")
     evaluate.add_argument("--no-lowo", dest="lowo", action="store_false", help="skip the leave-one-writer-out evaluation")
     evaluate.add_argument("--no-baseline-lowo", dest="baseline_lowo", action="store_false", help="leave-one-writer-out for the model only")
+    evaluate.add_argument("--reviews", nargs="?", const=FROM_DATABASE, default=None, metavar="FILE",
+                          help="only how the model does on people's decisions (a file or folder from 'klachtwacht reviews export'; without FILE: from the database)")
     evaluate.set_defaults(handler=cmd_evaluate)
 
     add = sub.add_parser("corpus-add", help="copy new writers' corpus files into the corpus, leaving out malformed records")
@@ -43,12 +52,40 @@ def register(sub: Any) -> None:
     classify.set_defaults(handler=cmd_classify)
 
 
+@contextmanager
+def review_files(args: argparse.Namespace, value: str | None) -> Iterator[list[Path]]:
+    """The corpus files of people's decisions named by ``value``: a file, a folder of them, or (empty) exported from the database now."""
+    from klachtwacht.errors import UsageError
+
+    if value is None:
+        yield []
+        return
+    if value != FROM_DATABASE:
+        path = Path(value)
+        files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+        if not files or not all(f.is_file() for f in files):
+            raise UsageError(f"no review records in {path} (write them with 'klachtwacht reviews export {path}')")
+        yield files
+        return
+    from klachtwacht.cli import database, load_command_config
+    from klachtwacht.review.export import export
+
+    config = load_command_config(args, secrets=False)
+    with tempfile.TemporaryDirectory(prefix="klachtwacht-reviews-") as folder:
+        with database(args) as sessions:
+            written = export(sessions, config, Path(folder))
+        if not written:
+            raise UsageError("no decisions by people in the database yet: nothing to add")
+        yield sorted(written)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from classifiers.classifier import DEFAULT_MODEL_DIR
     from classifiers.corpus import CORPUS_DIR
     from classifiers.train import train_model
 
-    _, summary = train_model(args.output or DEFAULT_MODEL_DIR, seed=args.seed, corpus_dir=args.corpus or CORPUS_DIR)
+    with review_files(args, args.with_reviews) as extra:
+        _, summary = train_model(args.output or DEFAULT_MODEL_DIR, seed=args.seed, corpus_dir=args.corpus or CORPUS_DIR, extra=extra)
     print(summary)
     return 0
 
@@ -72,6 +109,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from classifiers.metrics import format_report
 
     model = Classifier.load(args.model)
+    if args.reviews is not None:
+        return _evaluate_reviews(args, model)
     reports = evaluate(model, args.split)
     lowo = evaluate_lowo(model, args.model, baseline=args.baseline_lowo) if args.lowo else []
     if args.json:
@@ -90,6 +129,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(datasheet(load_corpus()))
             print()
             print(comparison(load_corpus()))
+    return 0
+
+
+def _evaluate_reviews(args: argparse.Namespace, model: Classifier) -> int:
+    """How ``model`` does on what people decided: per-label precision, recall, F1 and the agreement; no leave-one-writer-out."""
+    from classifiers.corpus import parse_corpus_text
+    from classifiers.evaluate import evaluate_examples
+    from classifiers.metrics import format_report
+    from klachtwacht.errors import UsageError
+
+    with review_files(args, args.reviews) as files:
+        examples = [e for f in files for e in parse_corpus_text(f.read_text(encoding="utf-8"), f.name)]
+        names = ", ".join(f.stem for f in files)
+    if not examples:
+        raise UsageError(f"no review records in {names}")
+    rep = evaluate_examples(model, examples, f"{model.meta.model_id} on people's decisions ({names})")
+    if args.json:
+        print(json.dumps({"reviews": {**rep.as_dict(), "agreement": rep.accuracy}}, indent=2))
+    else:
+        print(format_report(rep))
+        print(f"agreement with people's decisions: {rep.accuracy:.3f} ({round(rep.accuracy * rep.n)} of {rep.n})")
     return 0
 
 

@@ -115,12 +115,20 @@ def _fingerprint(example: Example) -> str:
     return _NORMALISE.sub(" ", (example.subject + " " + example.body).lower()).strip()
 
 
-def load_corpus(directory: Path = CORPUS_DIR) -> list[Example]:
-    """Every record of every corpus file, with duplicate ids refused and duplicate texts dropped."""
+def load_corpus(directory: Path = CORPUS_DIR, extra: Sequence[Path] = ()) -> list[Example]:
+    """Every record of every corpus file, with duplicate ids refused and duplicate texts dropped.
+
+    ``extra`` files (reviewed decisions, ``klachtwacht train --with-reviews``)
+    are read after the corpus, in the order given; each is one writer.
+    """
     examples: list[Example] = []
     seen_ids: dict[str, str] = {}
     seen_texts: set[str] = set()
-    for path in sorted(directory.glob("*.txt")):
+    corpus_names = {p.name for p in directory.glob("*.txt")}
+    for path in extra:
+        if path.name in corpus_names:
+            raise CorpusError(f"{path}: a corpus file of the same name (writer {path.stem}) exists; rename the file")
+    for path in [*sorted(directory.glob("*.txt")), *extra]:
         for example in parse_corpus_text(path.read_text(encoding="utf-8"), path.name):
             if example.id in seen_ids:
                 raise CorpusError(f"{path.name}: id {example.id} is also used in {seen_ids[example.id]}")

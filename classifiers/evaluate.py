@@ -14,7 +14,7 @@ from classifiers.lowo import FitPredict, LowoReport, lowo_report, out_of_fold
 from classifiers.metrics import Report, choose_thresholds, report
 from classifiers.records import LABELS
 
-__all__ = ["evaluate", "evaluate_lowo", "baseline_fit_predict"]
+__all__ = ["evaluate", "evaluate_lowo", "evaluate_examples", "baseline_fit_predict"]
 
 
 def _argmax(scores: dict[str, float]) -> str:
@@ -41,6 +41,19 @@ def evaluate(model: Classifier, split_name: str = "test") -> list[Report]:
         report(f"{Baseline.name} on {split_name}", truth, [_argmax(s) for s in scores], [s["klacht"] for s in scores], base_thresholds)
     )
     return reports
+
+
+def evaluate_examples(model: Classifier, examples: Sequence[Example], name: str) -> Report:
+    """The model's figures on ``examples`` as they are (people's decisions exported by ``klachtwacht reviews export``).
+
+    Accuracy is the agreement with the people's labels; the operating points
+    are the model's own, so ``auto_precision`` is the precision the register
+    threshold would have had on these messages.
+    """
+    truth = [e.label for e in examples]
+    judged = model.classify_many((e.subject, e.body, (), 0) for e in examples)
+    thresholds = (model.meta.register_threshold, model.meta.review_threshold)
+    return report(name, truth, [c.label for c in judged], [c.scores["klacht"] for c in judged], thresholds, [c.needs_review for c in judged])
 
 
 def baseline_fit_predict(examples: Sequence[Example]) -> FitPredict:

@@ -62,10 +62,10 @@ class Prepared:
     segment_spans: list[tuple[int, int]]  # example -> its rows in segment_features
 
 
-def corpus_digest(directory: Path = CORPUS_DIR) -> str:
-    """SHA-256 over the corpus files, so a model names the corpus it came from."""
+def corpus_digest(directory: Path = CORPUS_DIR, extra: Sequence[Path] = ()) -> str:
+    """SHA-256 over the corpus files (and the ``extra`` ones after them), so a model names the corpus it came from."""
     digest = hashlib.sha256()
-    for path in sorted(directory.glob("*.txt")):
+    for path in [*sorted(directory.glob("*.txt")), *extra]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -121,13 +121,18 @@ def train_model(
     recipe: Recipe | None = None,
     corpus_dir: Path = CORPUS_DIR,
     progress: bool = True,
+    extra: Sequence[Path] = (),
 ) -> tuple[Classifier, str]:
-    """Train, calibrate on held-out writers, choose thresholds and save to ``output``; return the model and a summary."""
+    """Train, calibrate on held-out writers, choose thresholds and save to ``output``; return the model and a summary.
+
+    ``extra`` corpus files (exported review decisions) join the corpus, each
+    as one more writer; the result stays deterministic for the same files.
+    """
     from classifiers.pipeline import ARCHITECTURE, build_nlp, set_heads
 
     recipe = recipe or Recipe()
     nlp = build_nlp()
-    examples = load_corpus(corpus_dir)
+    examples = load_corpus(corpus_dir, extra)
     data = prepare_corpus(nlp, examples)
     truth = [e.label for e in examples]
     writers = sorted({e.writer for e in examples})
@@ -138,14 +143,16 @@ def train_model(
     temperature = fit_temperature_logits(oof, [LABELS.index(t) for t in truth])
     register_at, review_at, label_at = operating_points(calibrated(oof, temperature), truth, data.forced)
 
-    fit_rows = [i for i, e in enumerate(examples) if e.split != "test"]
+    extra_names = {p.name for p in extra}
+    # the test split stays out for the fixed-split report, which reads the corpus alone: reviewed records all fit
+    fit_rows = [i for i, e in enumerate(examples) if e.split != "test" or e.source in extra_names]
     label_head = LinearHead.fit(data.features.rows(fit_rows), [truth[i] for i in fit_rows], c=recipe.c, char_weight=recipe.char_weight, cue_boost=recipe.cue_boost, seed=seed)
     subtype_head = LinearHead.fit(
         data.features.rows(fit_rows), [examples[i].subtype for i in fit_rows], c=recipe.subtype_c, chars=False, fold_bits=SUBTYPE_BITS, balanced=False, seed=seed
     )
     set_heads(nlp, label_head, subtype_head)
 
-    digest = corpus_digest(corpus_dir)
+    digest = corpus_digest(corpus_dir, extra)
     meta = ModelMeta(
         name=MODEL_NAME,
         version=f"{MODEL_VERSION_BASE}+{digest[:8]}",
@@ -165,9 +172,10 @@ def train_model(
     meta.save(output / "meta.json")
     with open(output / OOF_FILE, "wb") as handle:  # the leave-one-writer-out scores, for 'klachtwacht evaluate'
         np.save(handle, oof.astype(np.float32), allow_pickle=False)
+    reviewed = f"{sum(1 for e in examples if e.source in extra_names)} reviewed records from {', '.join(p.stem for p in extra)} in the corpus; " if extra else ""
     summary = (
         f"trained {meta.model_id} ({ARCHITECTURE}, C={recipe.c}, segment weight {recipe.segment_weight}) on {len(fit_rows)} messages of {len(writers)} writers; "
-        f"from leave-one-writer-out scores: temperature {temperature:.2f}, klacht label threshold {label_at:.2f}, "
+        f"{reviewed}from leave-one-writer-out scores: temperature {temperature:.2f}, klacht label threshold {label_at:.2f}, "
         f"register at {register_at:.3f}, review from {review_at:.3f}"
     )
     return Classifier(nlp, meta), summary

@@ -14,6 +14,7 @@ registered complaint to "geen klacht", keeping the register entry as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -28,11 +29,13 @@ from klachtwacht.states import move
 from rules import Action
 from rules.plan import Plan
 
-__all__ = ["record_decision", "undo", "withdraw", "record_in", "withdraw_in", "claim", "WITHDRAWN", "STATE_NL", "EFFECT_NL", "EFFECT_DONE_NL"]
+__all__ = ["record_decision", "record_bulk", "undo", "undo_blocker", "withdraw", "record_in", "withdraw_in", "claim", "WITHDRAWN", "STATE_NL", "EFFECT_NL", "EFFECT_DONE_NL"]
 
 #: The register status of a complaint corrected to "geen klacht" (never deleted).
 WITHDRAWN = "withdrawn"
 
+#: Register backends with a copy outside our database, which a withdrawal does not reach (yet).
+OUTSIDE_REGISTERS = {"zgw": "de zaak in het zaaksysteem", "email": "de melding aan het klachtenteam"}
 #: A message's state as a secretary reads it.
 STATE_NL = {
     "fetched": "opgehaald", "parsed": "gelezen", "classified": "beoordeeld door het model", "decided": "besloten",
@@ -139,6 +142,24 @@ def record_decision(
         return record_in(session, flow, message, label=label, subtype=subtype, reason=reason, answerer=answerer, actor=actor, source=source)
 
 
+def record_bulk(
+    sessions: sessionmaker[Session], flow: Flow, message_pks: Iterable[int], *, subtype: str, actor: str, reason: str | None = None,
+) -> dict[int, int | str]:
+    """Decide many messages in review as ``overig`` (the only bulk decision), each in its own transaction.
+
+    Returns, per message, the ReviewDecision's id, or the Dutch reason it was
+    not decided (decided meanwhile by someone else); the others go through.
+    """
+    check("overig", subtype)
+    out: dict[int, int | str] = {}
+    for pk in dict.fromkeys(message_pks):
+        try:
+            out[pk] = record_decision(sessions, flow, pk, label="overig", subtype=subtype, reason=reason, actor=actor)
+        except (DecisionConflict, ReviewError) as exc:
+            out[pk] = str(exc)
+    return out
+
+
 def undo(sessions: sessionmaker[Session], flow: Flow, decision_id: int, *, actor: str) -> None:
     """Take back a review decision while all its effects are still planned: cancel them, the message back to ``review``.
 
@@ -158,26 +179,50 @@ def undo(sessions: sessionmaker[Session], flow: Flow, decision_id: int, *, actor
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             raise DecisionConflict("dit besluit is al teruggedraaid")
         session.refresh(row)
-        if row.source != "review":
-            raise UndoRefused("alleen een beoordeling uit de wachtrij kan worden teruggedraaid; corrigeer een steekproef of een registratie opnieuw")
-        later = session.scalar(
-            select(ReviewDecision.id).where(ReviewDecision.message_pk == row.message_pk, ReviewDecision.id > row.id, ReviewDecision.undone_at.is_(None))
-        )
-        if later is not None:
-            raise UndoRefused("er is daarna opnieuw over dit bericht besloten; draai dat besluit terug")
+        blocker = _blocker(session, row)
+        if blocker is not None:
+            raise UndoRefused(blocker)
         message = session.get(Message, row.message_pk)
         assert message is not None
-        ours = [e for e in effects_of(session, row.message_pk) if e.started_at >= row.at]
-        happened = [e for e in ours if e.status in (STARTED, DONE, REJECTED)]
-        entry = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == row.message_pk, RegisterEntry.created_at >= row.at))
-        if happened or entry is not None:
-            raise UndoRefused("terugdraaien kan niet meer: " + _what_happened(happened, entry))
+        ours = _effects_since(session, row)
         for effect in ours:
             if effect.status == PLANNED and not cancel(session, effect.id, f"besluit teruggedraaid door {actor}"):
                 raise UndoRefused("terugdraaien kan niet meer: de uitvoering is net begonnen")
         if message.state != MessageState.REVIEW:
             move(session, message, MessageState.REVIEW, actor=_actor(actor), reason=f"besluit teruggedraaid door {actor}")
         message.decision, message.decided_by, message.decision_reason = Action.REVIEW, "model", f"besluit teruggedraaid door {actor}: opnieuw ter beoordeling"
+
+
+def _effects_since(session: Session, row: ReviewDecision) -> list[Effect]:
+    """The outbox rows the decision wrote (or that were claimed since it)."""
+    return [e for e in effects_of(session, row.message_pk) if e.started_at >= row.at]
+
+
+def _blocker(session: Session, row: ReviewDecision) -> str | None:
+    """Why ``row`` cannot be undone (Dutch), or None."""
+    if row.source != "review":
+        return "alleen een beoordeling uit de wachtrij kan worden teruggedraaid; corrigeer een steekproef of een registratie opnieuw"
+    later = session.scalar(
+        select(ReviewDecision.id).where(ReviewDecision.message_pk == row.message_pk, ReviewDecision.id > row.id, ReviewDecision.undone_at.is_(None))
+    )
+    if later is not None:
+        return "er is daarna opnieuw over dit bericht besloten; draai dat besluit terug"
+    happened = [e for e in _effects_since(session, row) if e.status in (STARTED, DONE, REJECTED)]
+    entry = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == row.message_pk, RegisterEntry.created_at >= row.at))
+    if happened or entry is not None:
+        return "terugdraaien kan niet meer: " + _what_happened(happened, entry)
+    return None
+
+
+def undo_blocker(sessions: sessionmaker[Session], decision_id: int) -> str | None:
+    """Why :func:`undo` would refuse ``decision_id`` now (Dutch, for the page), or None when it can be undone."""
+    with sessions() as session:
+        row = session.get(ReviewDecision, decision_id)
+        if row is None:
+            return f"besluit {decision_id} bestaat niet"
+        if row.undone_at is not None:
+            return "dit besluit is al teruggedraaid"
+        return _blocker(session, row)
 
 
 def _what_happened(effects: list[Effect], entry: RegisterEntry | None) -> str:
@@ -222,7 +267,11 @@ def withdraw_in(
     if message.state != MessageState.DONE:
         move(session, message, MessageState.DONE, actor=_actor(actor), reason=f"geen klacht volgens {actor}: {reason}")
     message.decision = Action.POLICY if label == "beleidsvraag" else Action.ARCHIVE
-    message.decided_by, message.decision_reason = "reviewer", f"geen klacht (gecorrigeerd door {actor}): {reason}"
+    note = ""
+    entry = session.scalar(select(RegisterEntry).where(RegisterEntry.message_pk == pk))
+    if entry is not None and entry.backend in OUTSIDE_REGISTERS:
+        note = f"; let op: {OUTSIDE_REGISTERS[entry.backend]} ({entry.number}) is niet aangepast, trek die daar in"
+    message.decided_by, message.decision_reason = "reviewer", f"geen klacht (gecorrigeerd door {actor}): {reason}{note}"
     return decision_id
 
 

@@ -14,6 +14,7 @@ from klachtwacht.db.models import Effect, ReviewDecision, Transition
 from klachtwacht.effects import CANCELLED, DONE, PLANNED
 from klachtwacht.errors import DecisionConflict, InvalidDecision, UndoRefused
 from klachtwacht.review import record_decision, undo, withdraw
+from klachtwacht.review.decide import undo_blocker
 
 
 @pytest.fixture
@@ -112,8 +113,9 @@ def test_overig_ends_the_message_without_effects(desk: Desk) -> None:
 def test_undo_before_the_letter_is_sent_returns_to_review_and_cancels_the_plan(desk: Desk) -> None:
     pk = desk.arrive(p=0.6)
     decision_id = record_decision(desk.sessions, desk.flow, pk, label="klacht", actor="ria")
+    assert undo_blocker(desk.sessions, decision_id) is None
     undo(desk.sessions, desk.flow, decision_id, actor="ria")
-    assert desk.state(pk) == "review"
+    assert desk.state(pk) == "review" and undo_blocker(desk.sessions, decision_id) == "dit besluit is al teruggedraaid"
     assert set(desk.outbox(pk).values()) == {CANCELLED}
     with desk.sessions() as session:
         row = session.get(ReviewDecision, decision_id)
@@ -131,6 +133,7 @@ def test_undo_after_the_letter_was_sent_is_refused_and_says_what_happened(desk: 
     pk = desk.arrive(p=0.6)
     decision_id = record_decision(desk.sessions, desk.flow, pk, label="klacht", actor="ria")
     assert desk.run(pk) == "done"
+    assert "brief aan de afzender is al verstuurd" in (undo_blocker(desk.sessions, decision_id) or "")
     with pytest.raises(UndoRefused, match="brief aan de afzender is al verstuurd") as refused:
         undo(desk.sessions, desk.flow, decision_id, actor="ria")
     assert "in het register als KL-2026-" in str(refused.value)
@@ -164,3 +167,38 @@ def test_withdrawing_before_the_letters_went_cancels_them(desk: Desk) -> None:
     assert desk.outbox(pk) == {"register": DONE, "notice_sender": CANCELLED, "notice_secretary": CANCELLED}
     assert desk.entry(pk).status == "withdrawn" and desk.state(pk) == "done"
     assert desk.letters_to("ria@example.nl") == 0
+
+
+def test_withdrawing_a_complaint_kept_in_a_case_system_says_the_zaak_was_left_alone(desk: Desk) -> None:
+    desk.register.name = "zgw"  # the entry names the backend it was registered in
+    pk = desk.arrive(p=0.97)
+    withdraw(desk.sessions, pk, reason="geen gedrag", actor="coord", subtype="melding")
+    entry = desk.entry(pk)
+    assert entry.backend == "zgw" and entry.status == "withdrawn"
+    assert f"de zaak in het zaaksysteem ({entry.number}) is niet aangepast" in (desk.message(pk).decision_reason or "")
+
+
+def test_a_steekproef_decision_is_not_undone_from_the_review_queue(desk: Desk) -> None:
+    from klachtwacht.review.steekproef import confirm_sample, draw
+
+    desk.arrive(label="overig", p=0.97, subtype="nieuwsbrief")
+    (sample_id,) = draw(desk.sessions, config=desk.config, organisation="default", week="2026-W10", size=1, seed=0)
+    decision_id = confirm_sample(desk.sessions, desk.flow, sample_id, label="overig", subtype="nieuwsbrief", actor="coord")
+    with pytest.raises(UndoRefused, match="alleen een beoordeling uit de wachtrij"):
+        undo(desk.sessions, desk.flow, decision_id, actor="coord")
+    with desk.sessions() as session:
+        row = session.get(ReviewDecision, decision_id)
+        assert row is not None and row.undone_at is None
+
+
+def test_a_bulk_decision_is_overig_only_and_skips_a_message_decided_meanwhile(desk: Desk) -> None:
+    first, taken, last = desk.arrive(p=0.6), desk.arrive(p=0.6), desk.arrive(p=0.6)
+    record_decision(desk.sessions, desk.flow, taken, label="klacht", actor="anne")
+    from klachtwacht.review import record_bulk
+
+    done = record_bulk(desk.sessions, desk.flow, [first, taken, last], subtype="nieuwsbrief", actor="ria")
+    assert isinstance(done[first], int) and isinstance(done[last], int)
+    assert isinstance(done[taken], str) and "intussen al behandeld" in done[taken]
+    assert [desk.state(pk) for pk in (first, taken, last)] == ["done", "decided", "done"]
+    with pytest.raises(InvalidDecision):
+        record_bulk(desk.sessions, desk.flow, [first], subtype="bejegening", actor="ria")

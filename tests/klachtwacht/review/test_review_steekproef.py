@@ -97,3 +97,26 @@ def test_measured_reports_review_and_steekproef_apart_and_leaves_out_undone_deci
     assert figures.review["klacht"].precision == 0.5 and figures.steekproef["klacht"].precision == 1.0
     assert figures.steekproef["klacht"].precision_interval[0] == pytest.approx(0.4385, abs=5e-4)
     assert measured(desk.sessions, organisation="elders", config=desk.config).n_steekproef == 0
+
+
+def test_corrections_afterwards_are_left_out_of_the_measured_figures(desk: Desk) -> None:
+    from klachtwacht.review import withdraw
+
+    pk = desk.arrive(p=0.97)
+    withdraw(desk.sessions, pk, reason="geen klacht", actor="coord", subtype="compliment")
+    figures = measured(desk.sessions)
+    assert (figures.n_review, figures.n_steekproef, figures.corrected_share) == (0, 0, None)
+
+
+def test_the_steekproef_command_draws_the_week_for_every_organisation(desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from klachtwacht.cli import main
+
+    for _ in range(3):
+        desk.arrive(p=0.97)
+    config = str(tmp_path / "klachtwacht.toml")
+    assert main(["reviews", "steekproef", "--week", "2026-W10", "--json", "--config", config]) == 0
+    assert json.loads(capsys.readouterr().out) == {"week": "2026-W10", "drawn": {"default": 3}}
+    assert main(["reviews", "steekproef", "--week", "2026-W10", "--json", "--config", config]) == 0
+    assert json.loads(capsys.readouterr().out)["drawn"] == {"default": 0}

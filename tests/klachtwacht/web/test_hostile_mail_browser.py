@@ -192,3 +192,27 @@ def test_a_neutralised_link_shows_its_target_and_clicking_it_goes_nowhere(browse
         bank.click()
         browser.wait_for_timeout(200)
         assert seen.refused == [] and frame.url.endswith("/body/%d" % number) and len(browser.context.pages) == 1
+
+
+def test_without_chromium_the_browser_tests_fail_in_ci_instead_of_skipping(monkeypatch: pytest.MonkeyPatch) -> None:
+    from support.browser import chromium_path
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium is not installed"):
+        chromium_path()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception):
+        chromium_path()
+
+
+@pytest.mark.parametrize("name", ["34-cid-image.eml", "29-links-neutralised.eml", "36-plain-text.eml"])
+def test_the_body_document_passes_the_accessibility_check(bodies: dict[int, bytes], name: str) -> None:
+    from support.browser import axe_violations
+
+    number = [p.name for p in CORPUS].index(name) + 1
+    body = shown(number, bodies[number], safely(number))  # served without its CSP here: axe is a script
+    with serving(mail_view_app({number: body})) as base, browser_page() as page:
+        page.goto("%s/body/%d" % (base, number))
+        assert page.evaluate("() => document.documentElement.lang") == "nl"
+        assert axe_violations(page) == []

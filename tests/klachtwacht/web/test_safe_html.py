@@ -238,3 +238,22 @@ def test_the_app_policy_allows_no_inline_script_and_no_framing() -> None:
     directives = dict(d.strip().split(" ", 1) for d in APP_CSP.split(";"))
     assert directives["script-src"] == "'self'" and "unsafe" not in APP_CSP
     assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+
+
+def test_concurrent_calls_keep_their_own_cid_images() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def job(i: int) -> bool:
+        out = sanitize(("<img src=cid:%d><p>x</p>" % i) * 500, cid_url=lambda c: "/cid/" + c)
+        return out.count('src="/cid/%d"' % i) == 500 and "kw-blocked" not in out
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(job, range(32)))
+
+
+def test_a_cid_url_callback_that_raises_leaves_the_placeholder() -> None:
+    def broken(cid: str) -> str | None:
+        raise LookupError(cid)
+
+    out = sanitize('<img src="cid:a" alt="x">', cid_url=broken)
+    assert out == '<span class="kw-blocked">[afbeelding van buiten geblokkeerd: x]</span>'

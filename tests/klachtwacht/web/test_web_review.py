@@ -267,3 +267,14 @@ def test_once_the_letter_went_out_the_page_says_why_the_decision_can_no_longer_b
     assert _decide(client, pk, label="klacht").status_code == 303
     page = client.get(f"/berichten/{pk}").text
     assert "Besluit terugdraaien" not in page and "Terugdraaien kan niet meer" in page
+
+
+def test_a_decision_without_the_csrf_token_is_refused_and_the_message_still_waits(site: Site) -> None:
+    site.user("ria")
+    pk = site.store()
+    client = site.signed_in("ria")
+    for data in ({"label": "klacht"}, {"label": "klacht", "csrf_token": "van-een-andere-site"}):
+        response = client.post(f"/berichten/{pk}/besluit", data=data)
+        assert response.status_code == 403 and site.state(pk) == "review"
+    with site.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReviewDecision)) == 0

@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
 
     audit = sub.add_parser("audit", help="complaints in the mailboxes since a date that are not in the register; sends nothing")
     audit.add_argument("--since", type=past_day, required=True, help="from this date of receipt (YYYY-MM-DD)")
-    audit.add_argument("--mailbox", action="append", default=[], help="only this mailbox (repeat for more)")
+    audit.add_argument("--mailbox", action="extend", nargs="+", default=[], help="only these mailboxes (names; may be repeated)")
     audit.add_argument("--register-export", help="a CSV export of the municipality's register (instead of klachtwacht's own)")
     audit.add_argument("--columns", help="the export's columns, e.g. date=Datum,sender=Afzender,subject=Onderwerp[,number=Nummer]")
     audit.add_argument("--window-days", type=int, default=14, help="registration may follow receipt by this many days (default 14)")

@@ -55,8 +55,12 @@ def _context(session: Session, ctx: Ctx, message: Message) -> dict[str, Any]:
     sample = _open_sample(session, ctx, message.id)
     due, left = review_queue.days_left(message.received_at, local_date(utcnow()))
     from klachtwacht.effects import effects_of
+    from klachtwacht.review.decide import undo_blocker
 
+    last = decisions[-1] if decisions else None
+    blocker = undo_blocker(ctx.web.sessions, last.id) if last is not None and last.undone_at is None and last.source == "review" else None
     return {
+        "undo_blocker": blocker,
         "message": message, "mailboxes": mailboxes_of(session, message.id), "text": parsed.get("text") or "",
         "attachments": parsed.get("attachments") or [], "sender": parsed.get("sender") or {}, "history": history,
         "decisions": decisions, "entry": entry, "sample": sample, "due": due, "days_left": left,

@@ -28,7 +28,8 @@ def site(tmp_path: Path, smtp: SmtpSink) -> Iterator[Site]:
 
 def _sign_in_by_keyboard(page: Any, base: str, name: str) -> None:
     page.goto(base + "/login")
-    page.keyboard.type(name)  # the name field has the focus
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")  # autofocus
+    page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")

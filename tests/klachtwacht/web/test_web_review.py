@@ -170,7 +170,7 @@ def test_the_body_is_served_sanitised_from_its_own_url_under_the_body_csp_and_on
     assert f'src="/berichten/{mine}/inhoud"' in page and 'sandbox="allow-same-origin"' in page
     body = client.get(f"/berichten/{mine}/inhoud")
     assert body.status_code == 200 and "over de balie" in body.text and "<script>" not in body.text
-    assert "script-src 'none'" in body.headers["content-security-policy"] and "x-frame-options" not in body.headers
+    assert "script-src 'none'" in body.headers["content-security-policy"] and body.headers.get("x-frame-options", "SAMEORIGIN").upper() == "SAMEORIGIN"
     assert client.get(f"/berichten/{theirs}/inhoud").status_code == 404
     assert any(e.object == f"message {theirs}" and e.result == "not-found" for e in site.audit("view-body"))
 
@@ -258,3 +258,23 @@ def test_another_mailboxs_queue_and_the_beheerders_view_of_a_message_are_not_fou
     assert admin.get("/").headers["location"] == "/beheer"
     assert admin.get(f"/berichten/{pk}").status_code == 404  # accounts, not mail
     assert "ria" in admin.get("/beheer").text
+
+
+def test_once_the_letter_went_out_the_page_says_why_the_decision_can_no_longer_be_undone(site: Site) -> None:
+    site.user("ria")
+    pk = site.store()
+    client = site.signed_in("ria")  # the decision is carried out at once: registered, letter sent
+    assert _decide(client, pk, label="klacht").status_code == 303
+    page = client.get(f"/berichten/{pk}").text
+    assert "Besluit terugdraaien" not in page and "Terugdraaien kan niet meer" in page
+
+
+def test_a_decision_without_the_csrf_token_is_refused_and_the_message_still_waits(site: Site) -> None:
+    site.user("ria")
+    pk = site.store()
+    client = site.signed_in("ria")
+    for data in ({"label": "klacht"}, {"label": "klacht", "csrf_token": "van-een-andere-site"}):
+        response = client.post(f"/berichten/{pk}/besluit", data=data)
+        assert response.status_code == 403 and site.state(pk) == "review"
+    with site.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReviewDecision)) == 0

@@ -112,3 +112,13 @@ def test_every_page_carries_the_app_csp_and_no_referrer(site: Site) -> None:
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
     assert response.headers["referrer-policy"] == "no-referrer" and response.headers["x-frame-options"] == "DENY"
+
+
+def test_over_https_the_session_cookie_is_secure(site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    site.user("ria")
+    client = TestClient(site.app(), base_url="https://testserver", follow_redirects=False)
+    response = site.sign_in(client, "ria")
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith(COOKIE + "="))
+    assert response.status_code == 303 and "Secure" in cookie

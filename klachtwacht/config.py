@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from klachtwacht.errors import ConfigError
+from klachtwacht.web.oidc_config import OidcConfig, oidc_config_from
 
 __all__ = [
     "Config",
@@ -329,6 +330,8 @@ class WebConfig:
     single_key_shortcuts: bool = True
     #: Larger request bodies are refused (413).
     max_request_bytes: int = 256 * 1024
+    #: ``[web.oidc]``: sign-in with the organisation's Entra ID; None without it.
+    oidc: OidcConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -587,7 +590,7 @@ class _Reader:
     def web(self, data: Any) -> WebConfig:
         key = "web"
         names = ("host", "port", "session_idle_minutes", "lockout_after", "lockout_minutes", "theme_class", "theme_stylesheet",
-                 "single_key_shortcuts", "max_request_bytes")
+                 "single_key_shortcuts", "max_request_bytes", "oidc")
         table = self.table(data, key, names)
         d = WebConfig()
         theme_class = self.get(table, f"{key}.theme_class", "theme_class", str, d.theme_class)
@@ -609,6 +612,7 @@ class _Reader:
             theme_stylesheet=sheet,
             single_key_shortcuts=self.get(table, f"{key}.single_key_shortcuts", "single_key_shortcuts", bool, d.single_key_shortcuts),
             max_request_bytes=max_bytes,
+            oidc=oidc_config_from(table.get("oidc"), path=self.path, env=self.env, secrets=self.secrets),
         )
 
     def review(self, data: Any) -> ReviewConfig:

@@ -34,6 +34,7 @@ def _form(request: Request, *, error: str | None = None, notice: str | None = No
     response = render(request, "login.html", {
         "title": "Aanmelden", "error": error, "notice": notice, "login_csrf": token, "username": name,
         "terug": _safe_target(request.query_params.get("terug") or None),
+        "oidc": web_of(request).config.web.oidc is not None,
     }, status=status)
     response.set_cookie(csrf.LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/login")
     return response

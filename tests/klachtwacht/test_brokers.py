@@ -121,8 +121,9 @@ def test_two_worker_processes_on_redis_and_postgresql_perform_each_effect_once(t
     from pathlib import Path
 
     import redis
-    from conftest import PASSWORD, Setup, _create_pg_database
     from sqlalchemy import create_engine
+    from support.setup import PASSWORD, Setup
+    from support.setup import create_pg_database as _create_pg_database
 
     from klachtwacht.db.models import Effect
 

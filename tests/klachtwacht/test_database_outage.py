@@ -48,7 +48,7 @@ def _sink(dovecot: Dovecot, name: str) -> ArchivingSink:
 
 
 def _setup(tmp_path: Path, name: str, url: str, dovecot: Dovecot, smtp: ArchivingSink) -> Any:
-    from conftest import Setup
+    from support.setup import Setup
 
     folder = tmp_path / name
     folder.mkdir()

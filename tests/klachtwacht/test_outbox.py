@@ -286,8 +286,8 @@ def test_a_serialization_failure_is_transient_and_a_constraint_is_not() -> None:
 
 
 def test_a_real_postgresql_serialization_failure_is_transient() -> None:
-    from conftest import _create_pg_database
     from sqlalchemy import text
+    from support.setup import create_pg_database as _create_pg_database
 
     url, drop = _create_pg_database()
     engine = create_engine(url, isolation_level="SERIALIZABLE")

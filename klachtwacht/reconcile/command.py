@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-__all__ = ["register", "cmd_reconcile", "run_nightly"]
+__all__ = ["register", "cmd_reconcile", "run_nightly", "report_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,11 @@ def register(sub: Any) -> None:
 def _report_dir(config_path: str, configured: str, override: str | None) -> Path:
     folder = Path(override or configured)
     return folder if folder.is_absolute() else Path(config_path).resolve().parent / folder
+
+
+def report_folder(config: Any) -> Path:
+    """Where the nightly reports (and the audit of the past) are written: ``[reconcile] report_dir``."""
+    return _report_dir(config.path, config.reconcile.report_dir, None)
 
 
 def run_nightly(

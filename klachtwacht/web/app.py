@@ -98,7 +98,7 @@ def create_app(
     ``kick`` is called with a message's id after a decision; by default the
     message is advanced in a background thread of this process.
     """
-    from klachtwacht.web.routes import audit_page, body, login, message, oidc_signin, overview, queue, settings
+    from klachtwacht.web.routes import audit_page, body, login, message, oidc_signin, overview, queue, reports, settings
 
     flow = getattr(services, "flow", None)
     if kick is None:
@@ -109,7 +109,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
-        *login.routes, *oidc_signin.routes_for(config), *queue.routes, *message.routes, *body.routes, *overview.routes, *audit_page.routes,
+        *login.routes, *oidc_signin.routes_for(config), *queue.routes, *message.routes, *body.routes, *overview.routes, *reports.routes, *audit_page.routes,
         *settings.routes,
     ]
     middleware = [

@@ -31,6 +31,7 @@ ACTIONS = {
     "denied": "toegang geweigerd",
     "csrf-failed": "formulier geweigerd (CSRF)",
     "view-audit": "auditlog bekeken",
+    "view-report": "rapport bekeken",
     "disable-user": "account uitgeschakeld",
 }
 RESULTS = {"ok": "gelukt", "denied": "geweigerd", "not-found": "niet gevonden", "invalid": "ongeldig", "conflict": "al behandeld", "locked": "geblokkeerd"}

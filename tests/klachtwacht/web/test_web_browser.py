@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from support.browser import axe_violations, browser_page
 from support.smtp import SmtpSink
 
 from klachtwacht.db.models import RegisterEntry
+from klachtwacht.reconcile.command import report_folder
+from klachtwacht.reconcile.findings import Report
+from klachtwacht.reconcile.report import write_report
 
 
 @pytest.fixture
@@ -100,6 +104,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(site: Site) -> N
     site.user("karin", role="coordinator")
     site.user("bea", role="beheerder")
     pk = site.store()
+    report = write_report(Report(date(2026, 12, 1), ()), (), report_folder(site.config), "Gemeente Veenstad").html.name
     problems: dict[str, list[str]] = {}
 
     def check(page: Any, name: str) -> None:
@@ -132,6 +137,10 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(site: Site) -> N
             check(page, "overview")
             page.goto(base + "/audit")
             check(page, "audit log")
+            page.goto(base + "/rapporten")
+            check(page, "reports")
+            page.goto(base + f"/rapporten/{report}")
+            check(page, "last night's report")
         with browser_page(bypass_csp=True) as page:
             page.goto(base + "/login")
             page.fill("#username", "bea")

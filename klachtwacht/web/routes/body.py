@@ -8,6 +8,8 @@ downloads, never shown inline.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -44,26 +46,41 @@ def _missing(request: Request, ctx: Ctx, pk: int, action: str) -> Response:
     return error_page(request, 404, "Niet gevonden", "Dit bericht bestaat niet of u heeft er geen toegang toe.", ctx=ctx)
 
 
-@page
-async def body(request: Request, ctx: Ctx) -> Response:
+@dataclass(frozen=True)
+class _Stored:
+    """What the routes of this module read of a message the user may see."""
+
+    pk: int
+    raw: bytes | None  # None once retention removed it
+    parsed: dict[str, Any]
+
+
+def _stored(request: Request, ctx: Ctx, action: str) -> _Stored | Response:
+    """The message of the URL if the signed-in user may see it, else the 404 page (with its audit line)."""
     pk = _pk(request)
     with ctx.web.sessions() as session:
         message = visible_message(session, ctx.account, pk)
         if message is None:
-            return _missing(request, ctx, pk, "view-body")
+            return _missing(request, ctx, pk, action)
         raw = None if message.purged_at is not None else load_raw(session, message.blob_sha256)
-        text = str((message.parsed or {}).get("text") or "")
-    return Response(body_document(body_html(raw, text, pk)), headers=body_response_headers())
+        return _Stored(pk, raw, dict(message.parsed or {}))
+
+
+@page
+async def body(request: Request, ctx: Ctx) -> Response:
+    stored = _stored(request, ctx, "view-body")
+    if isinstance(stored, Response):
+        return stored
+    text = str(stored.parsed.get("text") or "")
+    return Response(body_document(body_html(stored.raw, text, stored.pk)), headers=body_response_headers())
 
 
 @page
 async def inline_image(request: Request, ctx: Ctx) -> Response:
-    pk = _pk(request)
-    with ctx.web.sessions() as session:
-        message = visible_message(session, ctx.account, pk)
-        if message is None:
-            return _missing(request, ctx, pk, "view-body")
-        raw = None if message.purged_at is not None else load_raw(session, message.blob_sha256)
+    stored = _stored(request, ctx, "view-body")
+    if isinstance(stored, Response):
+        return stored
+    raw = stored.raw
     found = inline_parts(raw).get(request.path_params.get("cid", "")) if raw is not None else None
     if found is None:
         return Response(status_code=404)
@@ -74,17 +91,14 @@ async def inline_image(request: Request, ctx: Ctx) -> Response:
 
 @page
 async def attachment(request: Request, ctx: Ctx) -> Response:
-    pk = _pk(request)
     try:
         index = int(request.path_params.get("n", "-1"))
     except ValueError:
         index = -1
-    with ctx.web.sessions() as session:
-        message = visible_message(session, ctx.account, pk)
-        if message is None:
-            return _missing(request, ctx, pk, "download")
-        listed = list((message.parsed or {}).get("attachments") or [])
-        raw = None if message.purged_at is not None else load_raw(session, message.blob_sha256)
+    stored = _stored(request, ctx, "download")
+    if isinstance(stored, Response):
+        return stored
+    pk, raw, listed = stored.pk, stored.raw, list(stored.parsed.get("attachments") or [])
     if not 0 <= index < len(listed) or raw is None:
         return error_page(request, 404, "Niet gevonden", "Deze bijlage bestaat niet (meer).", ctx=ctx)
     meta = listed[index]

@@ -20,13 +20,14 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--model", default=None, help="model folder (default: the shipped one)")
     parser.add_argument("--batch", type=int, action="append", default=None, help="messages per classify call (the worker uses 1); repeatable; default 1 and 64")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     from classifiers.classifier import Classifier
 
-    model = Classifier.load()
+    model = Classifier.load(args.model)
     load = time.perf_counter() - t0
     from classifiers.corpus import load_corpus
 

@@ -19,7 +19,7 @@ from classifiers.language import SUPPORTED, detect_language
 from classifiers.metrics import apply_temperature
 from classifiers.prepare import Prepared, prepare
 from classifiers.records import LABELS, Classification
-from classifiers.segments import combine, segments
+from classifiers.segments import combine
 from ingest.records import ParsedMessage
 from klachtwacht.errors import ClassifierError
 
@@ -31,7 +31,7 @@ SUBTYPE_PREFIX = "sub:"
 EMPTY_PLACEHOLDER = "(leeg)"
 #: Parse defects that mean the text may be incomplete or garbled (stdlib defect names, our own words).
 DAMAGE_MARKERS = ("BoundaryNotFound", "MissingHeaderBodySeparator", "InvalidBase64", "MultipartInvariantViolation", "could not be read", "could not be decoded", "without an end line")
-#: ``doc.user_data`` key under which the label head leaves each matched cue's weight per label.
+#: ``doc.user_data`` key under which the label component leaves each matched cue's weight per label.
 CUE_WEIGHTS = "kw_cue_weights"
 #: A cue is shown as a reason only when it moved its own label's calibrated log-odds by at least this much.
 MIN_CUE_WEIGHT = 0.05
@@ -88,9 +88,12 @@ def model_text(prepared_text: str) -> str:
 
 def unsupported_language(text: str) -> str | None:
     """The language of ``text`` when the model does not read it (at least five words), else None."""
-    guess = detect_language(text)
-    if guess.language not in ("und",) + SUPPORTED and len(text.split()) >= 5:
-        return guess.language
+    return _unsupported(detect_language(text).language, text)
+
+
+def _unsupported(language: str, text: str) -> str | None:
+    if language not in ("und",) + SUPPORTED and len(text.split()) >= 5:
+        return language
     return None
 
 
@@ -123,8 +126,11 @@ class Classifier:
     """A loaded model. Thread-safe for classification."""
 
     def __init__(self, nlp: Any, meta: ModelMeta) -> None:
+        from classifiers.features import Featuriser
+
         self.nlp = nlp
         self.meta = meta
+        self._featuriser = Featuriser(nlp)
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> Classifier:
@@ -153,20 +159,29 @@ class Classifier:
         """One pass over ``texts``: calibrated label scores, sub-type scores (optionally), the segment mixed in, the cue weights."""
         import numpy as np
 
-        disable = [] if subtypes else ["textcat_subtype"]
-        pieces = [segments(text) if self.meta.segment_weight > 0 else [] for text in texts]
-        flat = [piece for parts in pieces for piece in parts]
-        segment_rows = np.array([[doc.cats[label] for label in LABELS] for doc in self.nlp.pipe(flat, batch_size=64, disable=["textcat_subtype"])]).reshape(-1, len(LABELS))
+        from classifiers.pipeline import get_head, softmax
+
+        label_head = get_head(self.nlp, "textcat")
+        seen = [model_text(text) for text in texts]
+        featurised = self._featuriser(seen, with_segments=self.meta.segment_weight > 0)
+        order = [label_head.classes.index(label) for label in LABELS]
+        words = label_head.weighted_words(featurised.features)
+        probs = softmax(label_head.logits(featurised.features, words))[:, order]
+        segment_probs = softmax(label_head.logits(featurised.segments))[:, order] if len(featurised.segments) else np.zeros((0, len(LABELS)))
+        cue_weights = label_head.cue_weights(words, LABELS)
+        subtype_head = get_head(self.nlp, "textcat_subtype") if subtypes else None
+        subtype_probs = softmax(subtype_head.logits(featurised.features)) if subtype_head is not None else None
         out = []
-        start = 0
-        for doc, parts in zip(self.nlp.pipe([model_text(text) for text in texts], batch_size=64, disable=disable), pieces):
-            raw = np.array([float(doc.cats.get(label, 0.0)) for label in LABELS])
-            mixed, best = combine(raw, segment_rows[start : start + len(parts)], self.meta.segment_weight)
-            start += len(parts)
+        for i, text in enumerate(seen):
+            first, last = featurised.spans[i]
+            mixed, best = combine(probs[i], segment_probs[first:last], self.meta.segment_weight)
             calibrated = dict(zip(LABELS, apply_temperature([float(v) for v in mixed], self.meta.temperature)))
-            subs = {k[len(SUBTYPE_PREFIX):]: float(v) for k, v in doc.cats.items() if k.startswith(SUBTYPE_PREFIX)}
-            segment = (parts[best], float(segment_rows[start - len(parts) + best][0])) if best is not None else None
-            out.append(Scored(calibrated, subs, segment, dict(doc.user_data.get(CUE_WEIGHTS, {}))))
+            subs = dict(zip(subtype_head.classes, (float(v) for v in subtype_probs[i]))) if subtype_head is not None and subtype_probs is not None else {}
+            segment = None
+            if best is not None:
+                start, end = featurised.segment_spans[i][best]
+                segment = (" ".join(text[start:end].split()), float(segment_probs[first + best][0]))
+            out.append(Scored(calibrated, subs, segment, cue_weights[i]))
         return out
 
     def label_of(self, scores: dict[str, float]) -> str:
@@ -244,12 +259,13 @@ class Classifier:
             reasons.append("de tekst is onleesbaar (binaire gegevens of een verkeerde tekenset)")
             needs_review = True
         else:
-            other = unsupported_language(text)
+            guess = detect_language(text)
+            other = _unsupported(guess.language, text)
             if other is not None:
                 language = other
                 needs_review = True
                 reasons.append(f"bericht in een andere taal ({_LANGUAGE_NAMES.get(language, language)}): ter beoordeling, niet door het model beslist")
-            elif detect_language(text).language == "en":
+            elif guess.language == "en":
                 language = "en"
                 reasons.append("bericht in het Engels")
         label = self.label_of(scores)
@@ -297,10 +313,8 @@ class Classifier:
     def _evidence(self, text: str, label: str, scored: Scored) -> list[str]:
         """The cue phrases whose weight in the model pushed toward their label, and the passage mixed in for a complaint."""
         out = []
-        for index, cue, words_found in find_cue_indices(text):
-            weights = scored.cue_weights.get(index)
-            if weights is None:
-                continue
+        for index, cue, words_found in find_cue_indices(text, among=scored.cue_weights):  # the cues the model saw
+            weights = scored.cue_weights[index]
             own = LABELS.index(cue.label)
             push = (weights[own] - max(w for k, w in enumerate(weights) if k != own)) / self.meta.temperature
             if push < MIN_CUE_WEIGHT:

@@ -12,6 +12,7 @@ or its order needs ``klachtwacht train``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["Cue", "CUES", "find_cues", "find_cue_indices"]
@@ -67,10 +68,11 @@ def find_cues(text: str, limit: int = 4) -> list[tuple[Cue, str]]:
     return [(cue, words) for _, cue, words in found[:limit]]
 
 
-def find_cue_indices(text: str, limit: int = 4) -> list[tuple[int, Cue, str]]:
-    """Like :func:`find_cues`, with each cue's index in :data:`CUES` (the model's cue feature)."""
+def find_cue_indices(text: str, limit: int = 4, among: Iterable[int] | None = None) -> list[tuple[int, Cue, str]]:
+    """Like :func:`find_cues`, with each cue's index in :data:`CUES` (the model's cue feature); ``among``: only these cues."""
     found: list[tuple[int, int, Cue, str]] = []
-    for index, cue in enumerate(CUES):
+    for index in range(len(CUES)) if among is None else sorted(among):
+        cue = CUES[index]
         match = cue.pattern.search(text)
         if match is not None:
             found.append((match.start(), index, cue, " ".join(match.group(0).split())))

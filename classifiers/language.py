@@ -13,6 +13,7 @@ Dutch) does not use: "ek", "nie", "baie" (af); "fan", "yn", "hawwe" (fy);
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 __all__ = ["detect_language", "LanguageGuess", "SUPPORTED"]
@@ -68,7 +69,7 @@ class LanguageGuess:
 def detect_language(text: str) -> LanguageGuess:
     """Guess the language of ``text`` from its function words and script."""
     sample = text[:5000]
-    letters = sum(ch.isalpha() for ch in sample)
+    letters = sum(map(str.isalpha, sample))
     words = [w.lower() for w in _WORD.findall(sample)]
     if letters < _MIN_LETTERS or (len(words) < 3 and not any(pattern.search(sample) for _, pattern in _SCRIPTS)):
         return LanguageGuess("und", 0.0)
@@ -83,23 +84,24 @@ def detect_language(text: str) -> LanguageGuess:
     for language, pattern in _SCRIPTS:
         if len(pattern.findall(sample)) / letters > 0.3:
             return LanguageGuess(language, 1.0)
-    counts = {lang: sum(1 for w in words if w in stop) for lang, stop in _SETS.items()}
+    frequency = Counter(words)
+    counts = {lang: sum(n for w, n in frequency.items() if w in stop) for lang, stop in _SETS.items()}
     total = sum(counts.values())
     if total == 0:
         return LanguageGuess("und", 0.0)
     best = max(counts, key=lambda lang: counts[lang])
     if best in ("nl", "en", "de"):
-        variety = _close_variety(words, counts)
+        variety = _close_variety(frequency, len(words), counts)
         if variety is not None:
             return variety
     return LanguageGuess(best, counts[best] / total)
 
 
-def _close_variety(words: list[str], counts: dict[str, int]) -> LanguageGuess | None:
+def _close_variety(frequency: Counter[str], words: int, counts: dict[str, int]) -> LanguageGuess | None:
     """Afrikaans, Frisian, Limburgish or Flemish dialect, when their own words are frequent enough."""
-    hits = {lang: sum(1 for w in words if w in markers) for lang, markers in _VARIETY_SETS.items()}
+    hits = {lang: sum(n for w, n in frequency.items() if w in markers) for lang, markers in _VARIETY_SETS.items()}
     lang = max(hits, key=lambda k: hits[k])
     n = hits[lang]
-    if n < _VARIETY_MIN or n < _VARIETY_SHARE * len(words) or n < 0.2 * counts["nl"] or n < 0.5 * max(counts["en"], counts["de"]):
+    if n < _VARIETY_MIN or n < _VARIETY_SHARE * words or n < 0.2 * counts["nl"] or n < 0.5 * max(counts["en"], counts["de"]):
         return None
     return LanguageGuess(lang, n / (n + counts["nl"]))

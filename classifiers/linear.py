@@ -4,10 +4,12 @@ Two feature blocks, each TF-IDF weighted (sublinear term frequency) and
 normalised to unit length on its own, so a long text does not weigh more than
 a short one and neither block can swamp the other:
 
-- ``words``: lemma unigrams and bigrams (the lemmas spaCy's lookup lemmatizer
-  put in ``token.norm_``) plus one term per matched cue phrase;
+- ``words``: lemma unigrams and bigrams (from spaCy's Dutch lookup table) plus
+  one term per matched cue phrase;
 - ``chars``: character 2-5-grams inside word boundaries, which carry spelling
   variants, typos, compounds and Flemish or dialect forms that words miss.
+
+How texts become these counts is :mod:`classifiers.features`.
 
 A head is a multinomial logistic regression fitted with scikit-learn; only
 numpy arrays are stored (no pickles), so what is shipped is plain data.
@@ -16,7 +18,6 @@ numpy arrays are stored (no pickles), so what is shipped is plain data.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,38 +27,19 @@ import numpy as np
 
 from classifiers.cues import CUES
 
-__all__ = ["FeatureMatrix", "LinearHead", "cue_columns", "word_terms", "char_text", "featurise", "WORD_BITS", "CHAR_BITS", "SUBTYPE_BITS"]
+__all__ = ["FeatureMatrix", "LinearHead", "Weighted", "cue_columns", "term_hash", "WORD_BITS", "CHAR_BITS", "SUBTYPE_BITS"]
 
 WORD_BITS = 18
 CHAR_BITS = 19
 #: The sub-type head reads the word block folded into this many columns (keeps the model small).
 SUBTYPE_BITS = 16
-_DIGITS = re.compile(r"\d")
 
 
-def word_terms(norms: Sequence[str], text: str) -> list[str]:
-    """Lemma unigrams and bigrams and one ``__cue<i>`` term per matched cue phrase."""
-    words = [n for n in norms if n.strip() and any(ch.isalnum() for ch in n)]
-    terms = list(words)
-    terms.extend(f"{a} {b}" for a, b in zip(words, words[1:]))
-    terms.extend(f"__cue{index}" for index, cue in enumerate(CUES) if cue.pattern.search(text))
-    return terms
+def term_hash(term: str) -> int:
+    """The 32-bit hash of a term (MurmurHash3, as scikit-learn's hashing vectoriser uses)."""
+    from sklearn.utils import murmurhash3_32
 
-
-def char_text(text: str) -> str:
-    """The text the character block reads: lower case, digits folded to 0."""
-    return _DIGITS.sub("0", text.lower())
-
-
-def _hashers() -> tuple[Any, Any]:
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    words = HashingVectorizer(analyzer=lambda terms: terms, n_features=2**WORD_BITS, alternate_sign=False, norm=None)
-    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False, n_features=2**CHAR_BITS, alternate_sign=False, norm=None)
-    return words, chars
-
-
-_HASHERS: tuple[Any, Any] | None = None
+    return int(murmurhash3_32(term, positive=True))
 
 
 @dataclass(frozen=True)
@@ -74,31 +56,14 @@ class FeatureMatrix:
         return int(self.words.shape[0])
 
 
-def featurise(term_lists: Sequence[Sequence[str]], texts: Sequence[str], *, chars: bool = True) -> FeatureMatrix:
-    """Hashed counts for each text (its word terms and, unless ``chars`` is False, its characters)."""
-    from scipy.sparse import csr_matrix
-
-    global _HASHERS
-    if _HASHERS is None:
-        _HASHERS = _hashers()
-    word_hasher, char_hasher = _HASHERS
-    words = word_hasher.transform(term_lists).tocsr()
-    if chars:
-        char_counts = char_hasher.transform([char_text(t) for t in texts]).tocsr()
-    else:
-        char_counts = csr_matrix((len(texts), 2**CHAR_BITS), dtype=np.float64)
-    return FeatureMatrix(words, char_counts)
-
-
 _CUE_COLUMNS: dict[int, int] = {}
 
 
 def cue_columns() -> dict[int, int]:
     """Cue index -> its column in the word block (and so in a label head's design matrix)."""
     if not _CUE_COLUMNS:
-        features = featurise([[f"__cue{index}"] for index in range(len(CUES))], ["" for _ in CUES], chars=False)
         for index in range(len(CUES)):
-            _CUE_COLUMNS[index] = int(features.words[index].indices[0])
+            _CUE_COLUMNS[index] = term_hash(f"__cue{index}") % 2**WORD_BITS
     return _CUE_COLUMNS
 
 
@@ -108,14 +73,45 @@ def _idf(counts: Any) -> np.ndarray:
     return np.asarray(np.log((1.0 + n) / (1.0 + df)) + 1.0, dtype=np.float32)
 
 
-def _weigh(counts: Any, idf: np.ndarray) -> Any:
-    """Sublinear tf times idf, each row scaled to unit length."""
-    from sklearn.preprocessing import normalize
+@dataclass(frozen=True)
+class Weighted:
+    """A block as a head reads it: sublinear tf times idf, each row scaled to unit length (CSR arrays)."""
 
-    x = counts.astype(np.float32, copy=True)
-    x.data = 1.0 + np.log(x.data)
-    x = x.multiply(idf[np.newaxis, :]).tocsr()
-    return normalize(x, norm="l2", copy=False)
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray  # float32
+    width: int
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The row of each stored value."""
+        return np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+
+    def matrix(self) -> Any:
+        from scipy.sparse import csr_matrix
+
+        return csr_matrix((self.values, self.indices, self.indptr), shape=(len(self.indptr) - 1, self.width))
+
+    def scores(self, coef: np.ndarray) -> np.ndarray:
+        """``matrix() @ coef.T`` (rows x classes) without building the matrix."""
+        n, stored = len(self.indptr) - 1, len(self.indices)
+        if not stored:
+            return np.zeros((n, len(coef)))
+        contributions = (coef[:, self.indices] * self.values).astype(np.float64)
+        starts = self.indptr[:-1]
+        sums = np.add.reduceat(contributions, np.minimum(starts, stored - 1), axis=1).T
+        sums[starts == self.indptr[1:]] = 0.0  # reduceat gives an empty row the next value, not 0
+        return np.asarray(sums)
+
+
+def _weigh(counts: Any, idf: np.ndarray) -> Weighted:
+    """Sublinear tf times idf, each row scaled to unit length; ``counts`` is CSR without duplicate entries."""
+    data = (1.0 + np.log(counts.data.astype(np.float32))) * idf[counts.indices]
+    lengths = np.diff(counts.indptr)
+    n = counts.shape[0]
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(n), lengths), weights=data.astype(np.float64) ** 2, minlength=n))
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0).astype(np.float32)
+    return Weighted(counts.indptr, counts.indices, np.asarray(data * np.repeat(scale, lengths), dtype=np.float32), counts.shape[1])
 
 
 def _fold(counts: Any, bits: int) -> Any:
@@ -139,18 +135,38 @@ class LinearHead:
     fold_bits: int = 0  # >0: word columns folded into 2**fold_bits
 
     def design(self, features: FeatureMatrix) -> Any:
+        """The weighted blocks side by side, as a sparse matrix (what the regression is fitted on)."""
         from scipy.sparse import hstack
 
-        words = _fold(features.words, self.fold_bits) if self.fold_bits else features.words
-        blocks = [_weigh(words, self.word_idf)]
+        blocks = [self.weighted_words(features).matrix()]
         if self.char_idf is not None:
-            blocks.append(_weigh(features.chars, self.char_idf) * self.char_weight)
+            blocks.append(_weigh(features.chars, self.char_idf).matrix() * self.char_weight)
         return hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
 
-    def logits(self, features: FeatureMatrix) -> np.ndarray:
-        """Raw scores (log-odds up to a constant), one row per text."""
-        x = self.design(features)
-        return np.asarray(np.asarray(x @ self.coef.T, dtype=np.float64) + self.intercept[np.newaxis, :])
+    def weighted_words(self, features: FeatureMatrix) -> Weighted:
+        """The word block as the head reads it (folded if the head folds, weighted, unit length)."""
+        return _weigh(_fold(features.words, self.fold_bits) if self.fold_bits else features.words, self.word_idf)
+
+    def logits(self, features: FeatureMatrix, words: Weighted | None = None) -> np.ndarray:
+        """Raw scores (log-odds up to a constant), one row per text; ``words``: :meth:`weighted_words`, if at hand."""
+        words = self.weighted_words(features) if words is None else words
+        scores = words.scores(self.coef[:, : words.width])
+        if self.char_idf is not None:
+            scores += self.char_weight * _weigh(features.chars, self.char_idf).scores(self.coef[:, words.width :])
+        return np.asarray(scores + self.intercept[np.newaxis, :])
+
+    def cue_weights(self, words: Weighted, labels: Sequence[str]) -> list[dict[int, list[float]]]:
+        """For each row of :meth:`weighted_words`: cue index -> what its feature added to each label's score (``labels`` order)."""
+        cue_of = {column: index for index, column in cue_columns().items()}
+        order = [self.classes.index(label) for label in labels]
+        out: list[dict[int, list[float]]] = [{} for _ in range(len(words.indptr) - 1)]
+        hits = np.flatnonzero(np.isin(words.indices, np.fromiter(cue_of, dtype=words.indices.dtype)))
+        rows = np.searchsorted(words.indptr, hits, side="right") - 1
+        for at, row in zip(hits.tolist(), rows.tolist()):
+            column, value = int(words.indices[at]), float(words.values[at])
+            if value:
+                out[row][cue_of[column]] = [value * float(self.coef[k, column]) for k in order]
+        return out
 
     @classmethod
     def fit(

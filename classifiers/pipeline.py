@@ -2,23 +2,23 @@
 
 Components, in order:
 
-- ``lemmatizer`` (lookup tables from ``spacy-lookups-data``);
-- ``kw_lemma_norm``: lower-cases lemmas and folds digits, so that "Gebeld",
-  "belde" and "bellen" meet as one feature;
+- ``lemmatizer``: its lookup tables (from ``spacy-lookups-data``, stored with
+  the model) give the lemmas of the word features;
 - ``textcat`` (factory ``kw_linear``, head ``label``): klacht / beleidsvraag /
   overig from lemma n-grams, cue phrases and character n-grams;
 - ``textcat_subtype`` (the same factory, head ``subtype``): the LABELING.md
   sub-type from the lemma n-grams.
 
 The heads are trained with scikit-learn (:mod:`classifiers.linear`) and stored
-as numpy arrays inside the pipeline folder. ``doc.cats`` holds probabilities.
-Nothing is downloaded: the lemma tables come from the installed
-``spacy-lookups-data`` and are stored with the model.
+as numpy arrays inside the pipeline folder; ``nlp(text).cats`` holds
+probabilities. The classifier itself does not walk the pipeline per text: it
+tokenises a batch once and reads features with :class:`classifiers.features.Featuriser`
+(the same the components use), so each text and its segments share one
+tokenisation. Nothing is downloaded.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -28,28 +28,13 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from classifiers.classifier import CUE_WEIGHTS, SUBTYPE_PREFIX
-from classifiers.linear import FeatureMatrix, LinearHead, cue_columns, featurise, word_terms
+from classifiers.features import Featuriser
+from classifiers.linear import LinearHead
 from classifiers.records import LABELS
 
-__all__ = ["build_nlp", "LinearComponent", "SUBTYPE_PREFIX", "doc_features", "ARCHITECTURE"]
+__all__ = ["build_nlp", "LinearComponent", "SUBTYPE_PREFIX", "ARCHITECTURE", "softmax", "set_heads", "get_head"]
 
 ARCHITECTURE = "linear-ngrams"
-_DIGITS = re.compile(r"\d")
-
-
-@Language.component("kw_lemma_norm")
-def lemma_norm(doc: Doc) -> Doc:
-    """Lower-case each lemma and fold digits to 0."""
-    for token in doc:
-        lemma = _DIGITS.sub("0", (token.lemma_ or token.text).lower())
-        token.lemma_ = lemma
-        token.norm_ = lemma
-    return doc
-
-
-def doc_features(docs: list[Doc], *, chars: bool = True) -> FeatureMatrix:
-    """The hashed features of lemmatised docs."""
-    return featurise([word_terms([t.norm_ for t in doc], doc.text) for doc in docs], [doc.text for doc in docs], chars=chars)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -61,10 +46,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class LinearComponent:
     """Puts a :class:`LinearHead`'s probabilities into ``doc.cats``."""
 
-    def __init__(self, name: str, head: str) -> None:
+    def __init__(self, nlp: Language, name: str, head: str) -> None:
+        self.nlp = nlp
         self.name = name
         self.head_name = head
         self.head: LinearHead | None = None
+        self._featuriser: Featuriser | None = None
 
     @property
     def prefix(self) -> str:
@@ -86,18 +73,16 @@ class LinearComponent:
     def _score(self, docs: list[Doc]) -> list[Doc]:
         if self.head is None:
             raise ValueError(f"pipeline component {self.name} is not trained")
-        design = self.head.design(doc_features(docs, chars=self.head.char_idf is not None))
-        probs = softmax(np.asarray(design @ self.head.coef.T, dtype=np.float64) + self.head.intercept[np.newaxis, :])
-        columns = cue_columns() if self.head_name == "label" else {}
+        if self._featuriser is None:
+            self._featuriser = Featuriser(self.nlp)
+        features = self._featuriser([doc.text for doc in docs], with_segments=False, chars=self.head.char_idf is not None).features
+        words = self.head.weighted_words(features)
+        probs = softmax(self.head.logits(features, words))
+        cue_weights = self.head.cue_weights(words, LABELS) if self.head_name == "label" else None
         for row_index, (doc, row) in enumerate(zip(docs, probs)):
             doc.cats.update({self.prefix + label: float(p) for label, p in zip(self.head.classes, row)})
-            if columns:
-                weights = {}
-                for cue_index, column in columns.items():
-                    value = design[row_index, column]
-                    if value:
-                        weights[cue_index] = [float(value * self.head.coef[self.head.classes.index(label), column]) for label in LABELS]
-                doc.user_data[CUE_WEIGHTS] = weights
+            if cue_weights is not None:
+                doc.user_data[CUE_WEIGHTS] = cue_weights[row_index]
         return docs
 
     def to_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> None:
@@ -114,7 +99,7 @@ class LinearComponent:
 def make_linear(nlp: Language, name: str, head: str) -> LinearComponent:
     if head not in ("label", "subtype"):
         raise ValueError(f"unknown head {head!r}: label or subtype")
-    return LinearComponent(name, head)
+    return LinearComponent(nlp, name, head)
 
 
 def build_nlp(architecture: str = ARCHITECTURE) -> Language:
@@ -123,16 +108,10 @@ def build_nlp(architecture: str = ARCHITECTURE) -> Language:
         raise ValueError(f"unknown architecture {architecture!r}; the one architecture is {ARCHITECTURE}")
     nlp = spacy.blank("nl")
     lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.add_pipe("kw_lemma_norm")
     nlp.add_pipe("kw_linear", name="textcat", config={"head": "label"})
     nlp.add_pipe("kw_linear", name="textcat_subtype", config={"head": "subtype"})
     lemmatizer.initialize(nlp=nlp)  # type: ignore[attr-defined]
     return nlp
-
-
-def lemmatise(nlp: Language, texts: list[str]) -> list[Doc]:
-    """The docs of ``texts`` with lemmas, without the heads (for training)."""
-    return list(nlp.pipe(texts, disable=["textcat", "textcat_subtype"], batch_size=256))
 
 
 def set_heads(nlp: Language, label: LinearHead, subtype: LinearHead) -> None:

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-__all__ = ["segments", "combine", "MAX_SEGMENTS", "SEGMENT_WORDS"]
+__all__ = ["segments", "segment_spans", "combine", "MAX_SEGMENTS", "SEGMENT_WORDS"]
 
 #: A segment is a run of whole sentences of at least this many words (the last may be shorter).
 SEGMENT_WORDS = 25
@@ -23,28 +23,43 @@ MAX_SEGMENTS = 16
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[-*•]\s)")
 
 
-def segments(text: str) -> list[str]:
-    """``text`` cut into runs of sentences of about :data:`SEGMENT_WORDS` words; [] when it is a single segment."""
-    out: list[str] = []
-    current: list[str] = []
+def segment_spans(text: str) -> list[tuple[int, int]]:
+    """Where the segments of ``text`` are: (start, end) character offsets of runs of whole sentences of about
+    :data:`SEGMENT_WORDS` words; [] when the text is a single segment."""
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    end = 0
     words = 0
-    for sentence in _SENTENCE.split(text):
-        sentence = " ".join(sentence.split())
-        if not sentence:
-            continue
-        current.append(sentence)
-        words += len(sentence.split())
-        if words >= SEGMENT_WORDS:
-            out.append(" ".join(current))
-            current, words = [], 0
-            if len(out) >= MAX_SEGMENTS:
-                break
-    if current and len(out) < MAX_SEGMENTS:
-        if out and words < SEGMENT_WORDS // 3:
-            out[-1] = out[-1] + " " + " ".join(current)
+    last_words = 0
+    at = 0
+    for separator in [*_SENTENCE.finditer(text), None]:
+        stop = separator.start() if separator is not None else len(text)
+        count = len(text[at:stop].split())
+        if count:
+            if start is None:
+                start = at + (len(text[at:stop]) - len(text[at:stop].lstrip()))
+            end = stop
+            words += count
+            if words >= SEGMENT_WORDS:
+                spans.append((start, end))
+                start, words = None, 0
+                if len(spans) >= MAX_SEGMENTS:
+                    break
+        if separator is None:
+            break
+        at = separator.end()
+    last_words = words
+    if start is not None and len(spans) < MAX_SEGMENTS:
+        if spans and last_words < SEGMENT_WORDS // 3:
+            spans[-1] = (spans[-1][0], end)
         else:
-            out.append(" ".join(current))
-    return out if len(out) >= 2 else []
+            spans.append((start, end))
+    return spans if len(spans) >= 2 else []
+
+
+def segments(text: str) -> list[str]:
+    """The segments of ``text`` as one line each (whitespace folded), as they are shown in reasons."""
+    return [" ".join(text[start:end].split()) for start, end in segment_spans(text)]
 
 
 def combine(doc_probs: np.ndarray, segment_probs: np.ndarray, weight: float, klacht: int = 0) -> tuple[np.ndarray, int | None]:

@@ -1,6 +1,6 @@
 """Training the shipped model from the corpus, reproducibly (seeded, deterministic solvers).
 
-Steps: prepare every text as in use and lemmatise it once; score every writer
+Steps: prepare every text as in use and featurise it (and its segments) once; score every writer
 with a model trained on the other writers (leave-one-writer-out); fit the
 temperature and choose the klacht label threshold and the register/review
 operating points on those out-of-fold scores, so they hold for writers the
@@ -25,7 +25,7 @@ from classifiers.corpus import CORPUS_DIR, Example, load_corpus
 from classifiers.linear import SUBTYPE_BITS, FeatureMatrix, LinearHead
 from classifiers.lowo import FitPredict, calibrated, fit_temperature_logits, operating_points, out_of_fold
 from classifiers.records import LABELS
-from classifiers.segments import combine, segments
+from classifiers.segments import combine
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -72,18 +72,12 @@ def corpus_digest(directory: Path = CORPUS_DIR, extra: Sequence[Path] = ()) -> s
 
 
 def prepare_corpus(nlp: Language, examples: list[Example]) -> Prepared:
-    """Prepare, lemmatise and featurise every example once."""
-    from classifiers.pipeline import doc_features, lemmatise
+    """Prepare and featurise every example once."""
+    from classifiers.features import Featuriser
 
     prepared = [model_input(e.subject, e.body).text for e in examples]
-    docs = lemmatise(nlp, [model_text(t) for t in prepared])
-    pieces = [segments(t) for t in prepared]
-    spans, start = [], 0
-    for parts in pieces:
-        spans.append((start, start + len(parts)))
-        start += len(parts)
-    segment_docs = lemmatise(nlp, [piece for parts in pieces for piece in parts])
-    return Prepared(examples, doc_features(docs), [forced_review(t) for t in prepared], doc_features(segment_docs), spans)
+    featurised = Featuriser(nlp)([model_text(t) for t in prepared])
+    return Prepared(examples, featurised.features, [forced_review(t) for t in prepared], featurised.segments, featurised.spans)
 
 
 def mixed_logits(data: Prepared, head: LinearHead, rows: Sequence[int], weight: float) -> np.ndarray:

@@ -1,0 +1,221 @@
+"""From texts to hashed feature counts: each text and each of its segments, tokenised once.
+
+The two feature blocks (see :mod:`classifiers.linear`):
+
+- ``words``: one column per lemma unigram and bigram, and one per matched cue
+  phrase. A token's lemma (spaCy's Dutch lookup table, lower-cased, digits
+  folded to 0) depends on its text alone, so it is looked up once per distinct
+  token and kept;
+- ``chars``: character 2-5-grams inside each whitespace-separated word (what
+  scikit-learn calls ``char_wb``), again computed once per distinct word and
+  kept, so a text's row is the sum of its words' rows.
+
+A segment (:func:`classifiers.segments.segment_spans`) is a span of the text:
+its word features come from the tokens inside the span, its cue features from
+the cue matches inside it, so a long message is tokenised once, not once for
+itself and again for its passages. Both caches are bounded; when one is full it
+starts afresh, so memory stays flat however much mail is read.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from classifiers.cues import CUES
+from classifiers.linear import CHAR_BITS, WORD_BITS, FeatureMatrix, cue_columns, term_hash
+from classifiers.segments import segment_spans
+
+__all__ = ["Featurised", "Featuriser", "char_text"]
+
+_DIGITS = re.compile(r"\d")
+#: Distinct tokens and words kept at most (about 60 MB with their character rows) before a cache starts afresh.
+CACHE_LIMIT = 150_000
+_NOT_KEPT = -1
+
+
+def char_text(text: str) -> str:
+    """The text the character block reads: lower case, digits folded to 0."""
+    return _DIGITS.sub("0", text.lower())
+
+
+@dataclass(frozen=True)
+class Featurised:
+    """The counts of each text, and of each text's segments."""
+
+    features: FeatureMatrix  # one row per text
+    segments: FeatureMatrix  # the segments of all texts, text after text
+    spans: list[tuple[int, int]]  # text -> its rows in ``segments``
+    segment_spans: list[list[tuple[int, int]]]  # text -> its segments' character offsets
+
+
+class Featuriser:
+    """Counts for texts, with the lemma table of a pipeline; reuse one instance (its caches are its speed).
+
+    Thread-safe: one batch at a time holds the caches.
+    """
+
+    def __init__(self, nlp: Any) -> None:
+        self.nlp = nlp
+        self._lock = threading.Lock()
+        self._lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup", {}) if "lemmatizer" in nlp.pipe_names else {}
+        self._token_hash: dict[int, int] = {}  # spaCy orth id -> hash of its lemma, or _NOT_KEPT
+        self._char_ids: dict[str, int] = {}  # word -> row in the two lists below
+        self._char_indices: list[np.ndarray] = []
+        self._char_counts: list[np.ndarray] = []
+        self._char_hasher: Any = None
+
+    # -- the whole batch ---------------------------------------------------------------
+    def __call__(self, texts: Sequence[str], *, with_segments: bool = True, chars: bool = True) -> Featurised:
+        with self._lock:
+            return self._featurise(texts, with_segments, chars)
+
+    def _featurise(self, texts: Sequence[str], with_segments: bool, chars: bool) -> Featurised:
+        from spacy.attrs import IDX, ORTH
+
+        spans_of = [segment_spans(text) if with_segments else [] for text in texts]
+        word_rows: list[np.ndarray] = []
+        segment_word_rows: list[np.ndarray] = []
+        char_words: list[list[str]] = []
+        segment_char_words: list[list[str]] = []
+        for text, doc, spans in zip(texts, self.nlp.tokenizer.pipe(texts, batch_size=256), spans_of):
+            table = doc.to_array([ORTH, IDX]).reshape(-1, 2)
+            hashes, offsets = self._hashes(table[:, 0]), table[:, 1].astype(np.int64)
+            matches = _cue_matches(text)
+            word_rows.append(_word_columns(hashes, _cues_inside(matches, 0, len(text))))
+            if chars:
+                char_words.append(char_text(text).split())
+            for start, end in spans:
+                first, last = np.searchsorted(offsets, start), np.searchsorted(offsets, end)
+                segment_word_rows.append(_word_columns(hashes[first:last], _cues_inside(matches, start, end)))
+                if chars:
+                    segment_char_words.append(char_text(text[start:end]).split())
+        rows, at = [], 0
+        for spans in spans_of:
+            rows.append((at, at + len(spans)))
+            at += len(spans)
+        return Featurised(
+            features=FeatureMatrix(_count_matrix(word_rows, 2**WORD_BITS), self._chars(char_words, len(texts), chars)),
+            segments=FeatureMatrix(_count_matrix(segment_word_rows, 2**WORD_BITS), self._chars(segment_char_words, at, chars)),
+            spans=rows,
+            segment_spans=spans_of,
+        )
+
+    # -- words -------------------------------------------------------------------------
+    def _hashes(self, orths: np.ndarray) -> np.ndarray:
+        """The lemma hash of each token (``_NOT_KEPT`` for spaces and punctuation)."""
+        if len(self._token_hash) > CACHE_LIMIT:
+            self._token_hash.clear()
+        cache = self._token_hash
+        unique, inverse = np.unique(orths, return_inverse=True)
+        values = np.empty(len(unique), dtype=np.int64)
+        strings = self.nlp.vocab.strings
+        for k, orth in enumerate(unique.tolist()):
+            value = cache.get(orth)
+            if value is None:
+                lower = strings[orth].lower()
+                norm = _DIGITS.sub("0", str(self._lemmas.get(lower, lower)).lower())
+                value = term_hash(norm) if norm.strip() and any(ch.isalnum() for ch in norm) else _NOT_KEPT
+                cache[orth] = value
+            values[k] = value
+        return values[inverse.reshape(-1)]
+
+    # -- characters --------------------------------------------------------------------
+    def _chars(self, word_lists: list[list[str]], n: int, chars: bool) -> Any:
+        from scipy.sparse import csr_matrix
+
+        if not chars or not n:
+            return csr_matrix((n, 2**CHAR_BITS), dtype=np.float64)
+        if len(self._char_ids) > CACHE_LIMIT:
+            self._char_ids.clear()
+            self._char_indices.clear()
+            self._char_counts.clear()
+        ids = self._char_ids
+        new = list(dict.fromkeys(w for words in word_lists for w in words if w not in ids))
+        if new:
+            rows = self._hasher().transform(new).tocsr()
+            for k, word in enumerate(new):
+                ids[word] = len(self._char_indices)
+                self._char_indices.append(rows.indices[rows.indptr[k] : rows.indptr[k + 1]].astype(np.int32))
+                self._char_counts.append(rows.data[rows.indptr[k] : rows.indptr[k + 1]])
+        indices, counts = self._char_indices, self._char_counts
+        pieces: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        lengths = []
+        for words in word_lists:
+            rows = [ids[w] for w in words]
+            pieces.extend(indices[i] for i in rows)
+            weights.extend(counts[i] for i in rows)
+            lengths.append(sum(len(indices[i]) for i in rows))
+        if not pieces:
+            return csr_matrix((n, 2**CHAR_BITS), dtype=np.float64)
+        return _summed(np.repeat(np.arange(n), lengths), np.concatenate(pieces), np.concatenate(weights), n, 2**CHAR_BITS)
+
+    def _hasher(self) -> Any:
+        if self._char_hasher is None:
+            from sklearn.feature_extraction.text import HashingVectorizer
+
+            self._char_hasher = HashingVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), lowercase=False, n_features=2**CHAR_BITS, alternate_sign=False, norm=None
+            )
+        return self._char_hasher
+
+
+def _cue_matches(text: str) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Every cue that matches ``text``, with where each of its matches is."""
+    out = []
+    for index, cue in enumerate(CUES):
+        found = [(m.start(), m.end()) for m in cue.pattern.finditer(text)]
+        if found:
+            out.append((index, found))
+    return out
+
+
+def _cues_inside(matches: list[tuple[int, list[tuple[int, int]]]], start: int, end: int) -> list[int]:
+    """The cues with a match wholly inside ``[start, end)``."""
+    return [index for index, found in matches if any(start <= s and e <= end for s, e in found)]
+
+
+def _word_columns(hashes: np.ndarray, cues: list[int]) -> np.ndarray:
+    """Columns of the word block for one text: its lemma unigrams and bigrams and its cues."""
+    kept = hashes[hashes != _NOT_KEPT].astype(np.uint64)
+    size = np.uint64(2**WORD_BITS)
+    unigrams = kept % size
+    bigrams = _mix(kept[:-1], kept[1:]) % size if len(kept) > 1 else np.zeros(0, dtype=np.uint64)
+    columns = cue_columns()
+    return np.concatenate([unigrams, bigrams, np.array([columns[i] for i in cues], dtype=np.uint64)]).astype(np.int64)
+
+
+def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A 64-bit mix of two 32-bit hashes (splitmix64's finaliser), the hash of the bigram (a, b)."""
+    with np.errstate(over="ignore"):
+        z = (a << np.uint64(32)) | b
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return np.asarray(z ^ (z >> np.uint64(31)))
+
+
+def _count_matrix(rows: list[np.ndarray], width: int) -> Any:
+    """A CSR matrix of counts: row i counts the columns listed in ``rows[i]``."""
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    columns = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    return _summed(np.repeat(np.arange(len(rows)), lengths), columns, None, len(rows), width)
+
+
+def _summed(rows: np.ndarray, columns: np.ndarray, weights: np.ndarray | None, n: int, width: int) -> Any:
+    """The CSR matrix of (row, column, weight) entries, entries at the same place summed (weight 1 when None)."""
+    from scipy.sparse import csr_matrix
+
+    keys = rows.astype(np.int64) * width + columns
+    if weights is None:
+        unique, data = np.unique(keys, return_counts=True)
+    else:
+        unique, inverse = np.unique(keys, return_inverse=True)
+        data = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(unique))
+    indptr = np.searchsorted(unique, np.arange(n + 1, dtype=np.int64) * width)
+    return csr_matrix((data.astype(np.float64), (unique % width).astype(np.int32), indptr), shape=(n, width))

@@ -78,6 +78,12 @@ class Featuriser:
     def _featurise(self, texts: Sequence[str], with_segments: bool, chars: bool) -> Featurised:
         from spacy.attrs import IDX, ORTH
 
+        if len(self._token_hash) > CACHE_LIMIT:  # full: start afresh, before the batch, so the batch finds its own words
+            self._token_hash.clear()
+        if len(self._char_ids) > CACHE_LIMIT:
+            self._char_ids.clear()
+            self._char_indices.clear()
+            self._char_counts.clear()
         spans_of = [segment_spans(text) if with_segments else [] for text in texts]
         word_rows: list[np.ndarray] = []
         segment_word_rows: list[np.ndarray] = []
@@ -109,8 +115,6 @@ class Featuriser:
     # -- words -------------------------------------------------------------------------
     def _hashes(self, orths: np.ndarray) -> np.ndarray:
         """The lemma hash of each token (``_NOT_KEPT`` for spaces and punctuation)."""
-        if len(self._token_hash) > CACHE_LIMIT:
-            self._token_hash.clear()
         cache = self._token_hash
         unique, inverse = np.unique(orths, return_inverse=True)
         values = np.empty(len(unique), dtype=np.int64)
@@ -131,10 +135,6 @@ class Featuriser:
 
         if not chars or not n:
             return csr_matrix((n, 2**CHAR_BITS), dtype=np.float64)
-        if len(self._char_ids) > CACHE_LIMIT:
-            self._char_ids.clear()
-            self._char_indices.clear()
-            self._char_counts.clear()
         ids = self._char_ids
         new = list(dict.fromkeys(w for words in word_lists for w in words if w not in ids))
         if new:

@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--big-attachment-mb", type=float, default=0.0)
-    parser.add_argument("--py-spy", metavar="FILE", help="record a flame graph of the whole run into FILE (.svg)")
+    parser.add_argument("--py-spy", metavar="FILE", help="record a profile of the whole run into FILE (.svg flame graph, .json speedscope, .txt collapsed stacks)")
     parser.add_argument("--skip-bare", action="store_true", help="time only the whole pipeline")
     args = parser.parse_args()
     if args.processes > 1 and args.db != "postgresql":
@@ -181,7 +181,7 @@ def main() -> None:
             subprocess.run([KLACHTWACHT, "db", "upgrade", "--config", str(config)], env=env, check=True, capture_output=True)
             command = [KLACHTWACHT, "ingest", "--once", "--json", "--config", str(config), "--processes", str(args.processes)]
             if args.py_spy:
-                command = ["py-spy", "record", "--subprocesses", "--rate", "50", "--format", "speedscope" if args.py_spy.endswith(".json") else "flamegraph",
+                command = ["py-spy", "record", "--subprocesses", "--rate", "50", "--format", {".json": "speedscope", ".txt": "raw"}.get(Path(args.py_spy).suffix, "flamegraph"),
                            "-o", args.py_spy, "--", *command]
             log_path = Path(tmp) / "ingest.log"
             t0 = time.perf_counter()

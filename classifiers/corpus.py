@@ -264,7 +264,10 @@ def comparison(examples: Sequence[Example]) -> str:
     lines = [f"{'':28}{'first corpus':>22}{'new writers':>22}"]
     old_style, new_style = _style(old), _style(new)
     for key in old_style:
-        lines.append(f"{key:28}{old_style[key]:>22}{new_style[key]:>22}")
+        if key != "languages":
+            lines.append(f"{key:28}{old_style[key]:>22}{new_style[key]:>22}")
+    lines.append(f"languages, first corpus:    {old_style['languages']}")
+    lines.append(f"languages, new writers:     {new_style['languages']}")
     lines.append("\nper writer: records, klacht/beleidsvraag/overig, median words, over 300 words, opens Geachte")
     for writer, mine in by_writer(examples).items():
         st = _style(mine)

@@ -7,13 +7,21 @@ cue (``__cue<index>``, see :mod:`classifiers.linear`), so that it learns how
 much each pattern weighs; the model decides, and a cue is shown as a reason
 only when its learned weight pushed toward its label. A change to the list
 or its order needs ``klachtwacht train``.
+
+The patterns are written in Python's ``re`` syntax and run on RE2 (linear
+time, several times faster on long mail, which matters because every message
+and its passages are searched for every cue). RE2's ``\\w`` is ASCII, so it is
+widened to Unicode letters and digits as Python's is; a test holds RE2's
+matches to ``re``'s on the corpus.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+import re2
 
 __all__ = ["Cue", "CUES", "find_cues", "find_cue_indices"]
 
@@ -21,12 +29,13 @@ __all__ = ["Cue", "CUES", "find_cues", "find_cue_indices"]
 @dataclass(frozen=True, slots=True)
 class Cue:
     label: str  # the label this cue points to
-    pattern: re.Pattern[str]
+    source: str  # the pattern, in Python ``re`` syntax, matched without regard to case
+    pattern: Any  # ``source`` compiled by RE2: ``search`` and ``finditer`` as in ``re``
     explanation: str  # Dutch
 
 
-def _cue(label: str, pattern: str, explanation: str) -> Cue:
-    return Cue(label, re.compile(pattern, re.IGNORECASE), explanation)
+def _cue(label: str, source: str, explanation: str) -> Cue:
+    return Cue(label, source, re2.compile("(?i)" + source.replace(r"\w", r"[\pL\pN_]")), explanation)
 
 
 CUES: tuple[Cue, ...] = (

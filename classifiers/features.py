@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -148,9 +149,10 @@ class Featuriser:
         weights: list[np.ndarray] = []
         lengths = []
         for words in word_lists:
-            rows = [ids[w] for w in words]
+            times = Counter(words)  # each distinct word once, its row times how often it occurs
+            rows = [ids[w] for w in times]
             pieces.extend(indices[i] for i in rows)
-            weights.extend(counts[i] for i in rows)
+            weights.extend(counts[i] * k if k > 1 else counts[i] for i, k in zip(rows, times.values()))
             lengths.append(sum(len(indices[i]) for i in rows))
         if not pieces:
             return csr_matrix((n, 2**CHAR_BITS), dtype=np.float64)

@@ -10,6 +10,9 @@ The two feature blocks (see :mod:`classifiers.linear`):
   scikit-learn calls ``char_wb``), again computed once per distinct word and
   kept, so a text's row is the sum of its words' rows.
 
+Terms are hashed with CRC-32 (:func:`classifiers.linear.term_hash`), so
+classifying needs no scikit-learn (it is needed to train).
+
 A segment (:func:`classifiers.segments.segment_spans`) is a span of the text:
 its word features come from the tokens inside the span, its cue features from
 the cue matches inside it, so a long message is tokenised once, not once for
@@ -32,7 +35,7 @@ from classifiers.cues import CUES
 from classifiers.linear import CHAR_BITS, WORD_BITS, FeatureMatrix, cue_columns, term_hash
 from classifiers.segments import segment_spans
 
-__all__ = ["Featurised", "Featuriser", "char_text"]
+__all__ = ["Featurised", "Featuriser", "char_text", "char_ngrams"]
 
 _DIGITS = re.compile(r"\d")
 #: Distinct tokens and words kept at most (about 60 MB with their character rows) before a cache starts afresh.
@@ -69,7 +72,6 @@ class Featuriser:
         self._char_ids: dict[str, int] = {}  # word -> row in the two lists below
         self._char_indices: list[np.ndarray] = []
         self._char_counts: list[np.ndarray] = []
-        self._char_hasher: Any = None
 
     # -- the whole batch ---------------------------------------------------------------
     def __call__(self, texts: Sequence[str], *, with_segments: bool = True, chars: bool = True) -> Featurised:
@@ -137,13 +139,11 @@ class Featuriser:
         if not chars or not n:
             return csr_matrix((n, 2**CHAR_BITS), dtype=np.float64)
         ids = self._char_ids
-        new = list(dict.fromkeys(w for words in word_lists for w in words if w not in ids))
-        if new:
-            rows = self._hasher().transform(new).tocsr()
-            for k, word in enumerate(new):
-                ids[word] = len(self._char_indices)
-                self._char_indices.append(rows.indices[rows.indptr[k] : rows.indptr[k + 1]].astype(np.int32))
-                self._char_counts.append(rows.data[rows.indptr[k] : rows.indptr[k + 1]])
+        for word in dict.fromkeys(w for words in word_lists for w in words if w not in ids):
+            columns = Counter(term_hash(gram) % 2**CHAR_BITS for gram in char_ngrams(word))
+            ids[word] = len(self._char_indices)
+            self._char_indices.append(np.fromiter(columns.keys(), dtype=np.int32, count=len(columns)))
+            self._char_counts.append(np.fromiter(columns.values(), dtype=np.float64, count=len(columns)))
         indices, counts = self._char_indices, self._char_counts
         pieces: list[np.ndarray] = []
         weights: list[np.ndarray] = []
@@ -158,14 +158,17 @@ class Featuriser:
             return csr_matrix((n, 2**CHAR_BITS), dtype=np.float64)
         return _summed(np.repeat(np.arange(n), lengths), np.concatenate(pieces), np.concatenate(weights), n, 2**CHAR_BITS)
 
-    def _hasher(self) -> Any:
-        if self._char_hasher is None:
-            from sklearn.feature_extraction.text import HashingVectorizer
 
-            self._char_hasher = HashingVectorizer(
-                analyzer="char_wb", ngram_range=(2, 5), lowercase=False, n_features=2**CHAR_BITS, alternate_sign=False, norm=None
-            )
-        return self._char_hasher
+def char_ngrams(word: str) -> list[str]:
+    """The character 2-5-grams of one word padded with a space each side (what scikit-learn calls ``char_wb``)."""
+    padded = f" {word} "
+    out = []
+    for n in range(2, 6):
+        if n >= len(padded):
+            out.append(padded)
+            break
+        out.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return out
 
 
 def _cue_matches(text: str) -> list[tuple[int, list[tuple[int, int]]]]:

@@ -33,10 +33,10 @@ _STOPWORDS = {
 _SETS = {lang: frozenset(words) for lang, words in _STOPWORDS.items()}
 #: Words of a close variety that standard Dutch does not use.
 _VARIETY_MARKERS = {
-    "af": "ek nie jy julle hulle baie asseblief dankie vir sê gesê hê kyk gister môre hierdie daardie sodat mense eintlik egter gemeenskap munisipaliteit reeds wees".split(),
+    "af": "ek nie jy julle hulle baie asseblief dankie vir sê gesê hê kyk gister môre hierdie daardie sodat mense eintlik egter gemeenskap munisipaliteit reeds wees skryf sal sien sy oor geagte groete mekaar jou dinge huise gesinne verskillende laaste dié".split(),
     "fy": "fan yn wy hawwe binne foar hjir dizze troch sûnt gjin hie wurde wurdt sil tige myn jimme harren dêr ús hat mar sa moat kin bern skoalle ek wêr hjoed juster oan ien".split(),
     "li": "ich neet gein vaan ouch mer höbbe haet heet veer uch dao noe geer hiej waal gemeinte miech diech oets kump gaon euver allewiel sjoen auch kinjer sjtraot sjrieve zeen".split(),
-    "vls": "ge gij goa nie ni da wa moa ier awel joa nen ulder gulder wadde azo efkes allee amai seffens tis kheb kzijn tzijn menier madam zyn gy ulder zoveel goan doa".split(),
+    "vls": "ge gij goa nie ni da wa moa ier awel joa nen ulder gulder wadde azo efkes allee amai seffens tis kheb kzijn tzijn menier madam zyn gy ulder zoveel goan doa vo ip joar moand doar noar gin zoal oavonds stoan blyven altyd goeiendag meugen kunde".split(),
 }
 _VARIETY_SETS = {lang: frozenset(words) for lang, words in _VARIETY_MARKERS.items()}
 #: A variety is named when its own words are at least this share of the words and at least this many.

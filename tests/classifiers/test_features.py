@@ -7,7 +7,7 @@ import pytest
 
 from classifiers import features as features_module
 from classifiers.features import Featuriser, char_text
-from classifiers.linear import CHAR_BITS
+from classifiers.linear import CHAR_BITS, term_hash
 from classifiers.pipeline import build_nlp
 from classifiers.segments import segments
 
@@ -38,12 +38,15 @@ def test_each_segment_counts_what_the_same_passage_counts_on_its_own(featuriser:
         assert np.array_equal(_dense(whole.segments.chars, first + k), _dense(alone.chars, 0))
 
 
-def test_the_character_block_is_the_char_wb_ngrams_of_the_text(featuriser: Featuriser) -> None:
-    from sklearn.feature_extraction.text import HashingVectorizer
+def test_the_character_block_counts_the_char_wb_ngrams_of_the_text(featuriser: Featuriser) -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
 
-    reference = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False, n_features=2**CHAR_BITS, alternate_sign=False, norm=None)
-    expected = reference.transform([char_text(LETTER)])
-    assert np.array_equal(_dense(featuriser([LETTER]).features.chars, 0), _dense(expected, 0))
+    analyse = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
+    for text in (LETTER, "a ab abc één x", "Zo'n 3 (drie) keer!"):
+        expected = np.zeros(2**CHAR_BITS)
+        for gram in analyse(char_text(text)):
+            expected[term_hash(gram) % 2**CHAR_BITS] += 1
+        assert np.array_equal(_dense(featuriser([text], with_segments=False).features.chars, 0), expected), text
 
 
 def test_a_full_cache_starts_afresh_without_changing_any_count(featuriser: Featuriser, monkeypatch: pytest.MonkeyPatch) -> None:

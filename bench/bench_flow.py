@@ -30,16 +30,18 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 PASSWORD = "bench-wachtwoord"
 
 
-def _database(kind: str, tmp: str) -> str:
+def fresh_database(kind: str, tmp: str, name: str = "kw_bench_flow") -> str:
+    """The URL of an empty database: a SQLite file in ``tmp``, or PostgreSQL database ``name`` made anew."""
     if kind == "sqlite":
         return f"sqlite:///{tmp}/bench.db"
     from sqlalchemy import create_engine, text
 
     admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS kw_bench_flow WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE kw_bench_flow"))
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/kw_bench_flow"
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
 def _config(db_url: str, imap_port: int, smtp_port: int) -> object:
@@ -83,7 +85,7 @@ def latency(count: int, db: str) -> None:
     with tempfile.TemporaryDirectory() as tmp, SmtpSink() as smtp, Dovecot() as dovecot:
         dovecot.add_user("wethouder", PASSWORD)
         time.sleep(1.1)
-        config = _config(_database(db, tmp), dovecot.port, smtp.port)
+        config = _config(fresh_database(db, tmp), dovecot.port, smtp.port)
         app = App(config, build_services(config))  # type: ignore[arg-type]
         app.upgrade_schema()
         stop = threading.Event()
@@ -133,7 +135,7 @@ def backlog(count: int, db: str, profile: bool = False) -> None:
 
     corpus = load_corpus()
     with tempfile.TemporaryDirectory() as tmp, SmtpSink() as smtp:
-        config = _config(_database(db, tmp), 1, smtp.port)
+        config = _config(fresh_database(db, tmp), 1, smtp.port)
         app = App(config, build_services(config))  # type: ignore[arg-type]
         app.upgrade_schema()
         model = app.services.seams.classifier

@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
+from bench_flow import fresh_database  # noqa: E402
 from bench_ingest import PASSWORD, USERS, big_message, build_messages  # noqa: E402
 
 KLACHTWACHT = str(Path(sys.executable).with_name("klachtwacht"))
@@ -108,19 +109,6 @@ def config_text(db_url: str, broker: str, imap_port: int, smtp_port: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def _database(kind: str, tmp: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp}/bench.db"
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS kw_bench_pipeline WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE kw_bench_pipeline"))
-    admin.dispose()
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/kw_bench_pipeline"
-
-
 def _outcome(db_url: str) -> dict[str, int]:
     from sqlalchemy import create_engine, func, select
 
@@ -172,7 +160,7 @@ def main() -> None:
                                env=env, check=True, capture_output=True)
                 bare_seconds = time.perf_counter() - t0
                 print(f"bare fetch+parse: {len(sizes)} messages in {bare_seconds:.1f} s = {len(sizes) / bare_seconds:.0f} msg/s", flush=True)
-            db_url = _database(args.db, tmp)
+            db_url = fresh_database(args.db, tmp, "kw_bench_pipeline")
             broker = "memory://" if args.processes == 1 else "redis://127.0.0.1:6379/9"
             if args.processes > 1:
                 subprocess.run(["redis-cli", "-n", "9", "FLUSHDB"], check=True, capture_output=True)

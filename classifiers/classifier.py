@@ -185,7 +185,7 @@ class Classifier:
         return out
 
     def label_of(self, scores: dict[str, float]) -> str:
-        """klacht at or above the klacht label threshold (chosen on dev), else the likelier of the other two.
+        """klacht at or above the klacht label threshold (chosen on held-out writers), else the likelier of the other two.
 
         A missed complaint costs more than a false alarm, so klacht does not
         have to be the most likely label to be chosen.

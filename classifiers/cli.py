@@ -116,7 +116,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"fixed_split": [r.as_dict() for r in reports], "leave_one_writer_out": [r.as_dict() for r in lowo]}, indent=2))
     else:
-        print(f"operating thresholds (chosen on dev): register at p(klacht) >= {model.meta.register_threshold:.3f}, "
+        print(f"operating thresholds (chosen on held-out writers): register at p(klacht) >= {model.meta.register_threshold:.3f}, "
               f"review from {model.meta.review_threshold:.3f}; label klacht from {model.meta.klacht_label_threshold:.2f}")
         for rep in reports:
             print()

@@ -103,7 +103,7 @@ def format_report(rep: Report) -> str:
 
 
 def choose_thresholds(truth: Sequence[str], p_klacht: Sequence[float], *, catch: float = 0.98, auto_precision: float = 0.97) -> tuple[float, float]:
-    """``(register, review)`` thresholds chosen on dev.
+    """``(register, review)`` thresholds chosen on the given scores (held-out writers' in training).
 
     ``review`` is the highest threshold that still catches ``catch`` of the
     complaints (auto-registered or reviewed); ``register`` is the lowest

@@ -112,7 +112,8 @@ def test_a_probe_that_never_arrives_is_a_critical_finding_and_the_command_exits_
     findings = [f for f in json.loads(done.stdout)["findings"] if f["kind"] == "canary_missing"]
     assert len(findings) == 1 and findings[0]["severity"] == "critical" and findings[0]["mailbox"] == MAILBOX
     assert findings[0]["detail"].startswith("Kanaal lijkt onderbroken: de controleberichten van %s kwamen niet aan" % MAILBOX)
-    html = next((setup.tmp_path / "rapporten").glob("*.html")).read_text(encoding="utf-8")
+    # the report of this run (last night's run wrote one of its own, for its own date)
+    html = (setup.tmp_path / "rapporten" / f"controle-{json.loads(done.stdout)['date']}.html").read_text(encoding="utf-8")
     assert "Kanaal lijkt onderbroken: de controleberichten van %s kwamen niet aan" % MAILBOX in html
     assert SECRET not in done.stderr + done.stdout
 

@@ -81,11 +81,6 @@ class Weighted:
     values: np.ndarray  # float32
     width: int
 
-    @property
-    def rows(self) -> np.ndarray:
-        """The row of each stored value."""
-        return np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
-
     def matrix(self) -> Any:
         from scipy.sparse import csr_matrix
 

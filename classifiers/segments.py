@@ -30,7 +30,6 @@ def segment_spans(text: str) -> list[tuple[int, int]]:
     start: int | None = None
     end = 0
     words = 0
-    last_words = 0
     at = 0
     for separator in [*_SENTENCE.finditer(text), None]:
         stop = separator.start() if separator is not None else len(text)
@@ -48,9 +47,8 @@ def segment_spans(text: str) -> list[tuple[int, int]]:
         if separator is None:
             break
         at = separator.end()
-    last_words = words
     if start is not None and len(spans) < MAX_SEGMENTS:
-        if spans and last_words < SEGMENT_WORDS // 3:
+        if spans and words < SEGMENT_WORDS // 3:
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))

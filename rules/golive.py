@@ -35,7 +35,9 @@ def start_moment(start: date | None, first_poll_at: datetime | None) -> datetime
     """
     if start is not None:
         return datetime.combine(start, time(0, 0), tzinfo=AMSTERDAM)
-    return first_poll_at
+    # INTERNALDATE has whole seconds: mail that came in the same second as the first poll, after it, is
+    # stamped earlier than the poll. Counted from the whole second, it is new (never silently history).
+    return first_poll_at.replace(microsecond=0) if first_poll_at is not None else None
 
 
 def history_reason(received_at: datetime, start: datetime | None) -> str | None:

@@ -33,6 +33,13 @@ def test_a_start_date_begins_at_dutch_midnight() -> None:
     assert start_moment(None, NOW) == NOW and start_moment(None, None) is None
 
 
+def test_mail_in_the_same_second_as_the_first_poll_is_new_not_history() -> None:
+    polled = NOW.replace(microsecond=700_000)  # the first poll began 0.7 s into the second
+    arrived = NOW  # appended just after it: INTERNALDATE has whole seconds, so it reads as 0.7 s earlier
+    assert history_reason(arrived, start_moment(None, polled)) is None
+    assert history_reason(arrived - timedelta(seconds=1), start_moment(None, polled)) is not None
+
+
 def test_mail_received_before_the_start_is_history_with_nothing_planned() -> None:
     p = plan(_facts(NOW - timedelta(days=400), start=NOW - timedelta(days=1)), RULES)
     assert p.history is not None and "vóór de start" in p.history and p.effects == () and p.review is None

@@ -410,6 +410,9 @@ def _handler(server: GraphServer) -> type[BaseHTTPRequestHandler]:
 
         # -- answers -------------------------------------------------------
         def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
+            # recorded before the answer goes out: a client that has its answer finds the request in the log
+            with server.lock:
+                server.requests.append(Request(self.command, self.path, status, self.headers.get("Prefer")))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -417,8 +420,6 @@ def _handler(server: GraphServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
-            with server.lock:
-                server.requests.append(Request(self.command, self.path, status, self.headers.get("Prefer")))
 
         def _json(self, status: int, value: Any, headers: dict[str, str] | None = None) -> None:
             self._send(status, json.dumps(value).encode(), headers=headers)

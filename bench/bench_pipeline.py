@@ -169,7 +169,7 @@ def main() -> None:
             subprocess.run([KLACHTWACHT, "db", "upgrade", "--config", str(config)], env=env, check=True, capture_output=True)
             command = [KLACHTWACHT, "ingest", "--once", "--json", "--config", str(config), "--processes", str(args.processes)]
             if args.py_spy:
-                command = ["py-spy", "record", "--subprocesses", "--rate", "50", "--format", {".json": "speedscope", ".txt": "raw"}.get(Path(args.py_spy).suffix, "flamegraph"),
+                command = ["py-spy", "record", "--subprocesses", "--gil", "--rate", "50", "--format", {".json": "speedscope", ".txt": "raw"}.get(Path(args.py_spy).suffix, "flamegraph"),
                            "-o", args.py_spy, "--", *command]
             log_path = Path(tmp) / "ingest.log"
             t0 = time.perf_counter()

@@ -8,10 +8,11 @@ that weighed most, what text preparation did) are added for people.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from classifiers.attachment_text import classifier_input
 from classifiers.cues import find_cue_indices
@@ -22,6 +23,9 @@ from classifiers.records import LABELS, Classification
 from classifiers.segments import combine
 from ingest.records import ParsedMessage
 from klachtwacht.errors import ClassifierError
+
+if TYPE_CHECKING:
+    from classifiers.features import Featuriser
 
 __all__ = ["Classifier", "ModelMeta", "DEFAULT_MODEL_DIR", "SUBTYPE_PREFIX", "model_input", "model_text", "forced_review", "unsupported_language"]
 
@@ -112,6 +116,17 @@ def _is_binary_junk(text: str) -> bool:
     return bad / len(sample) > 0.1
 
 
+def _load_pipeline(path: Path) -> Any:
+    import spacy
+
+    import classifiers.pipeline  # noqa: F401  registers our architecture and component
+
+    try:
+        return spacy.load(path / "pipeline")
+    except (OSError, ValueError, KeyError) as exc:
+        raise ClassifierError(f"the model in {path} cannot be loaded: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Scored:
     """What one pass of the pipeline says about one text."""
@@ -125,30 +140,56 @@ class Scored:
 class Classifier:
     """A loaded model. Thread-safe for classification."""
 
-    def __init__(self, nlp: Any, meta: ModelMeta) -> None:
+    def __init__(self, nlp: Any | None, meta: ModelMeta, directory: Path | None = None) -> None:
         from classifiers.features import Featuriser
 
-        self.nlp = nlp
+        if nlp is None and directory is None:
+            raise ClassifierError("a classifier needs its pipeline or the folder to load it from")
+        self._nlp = nlp
         self.meta = meta
-        self._featuriser = Featuriser(nlp)
+        #: The folder it was loaded from (None: built in memory), so another process can load the same model.
+        self.directory = directory
+        self._featuriser = Featuriser(nlp) if nlp is not None else None
+        self._loading = threading.Lock()
 
     @classmethod
-    def load(cls, directory: str | Path | None = None) -> Classifier:
-        """Load the model in ``directory`` (default: the one shipped in the package)."""
-        import spacy
+    def load(cls, directory: str | Path | None = None, *, lazy: bool = False) -> Classifier:
+        """Load the model in ``directory`` (default: the one shipped in the package).
 
-        import classifiers.pipeline  # noqa: F401  registers our architecture and component
-
+        ``lazy`` reads only its description now and the pipeline (spaCy and
+        the weights, some 170 MB) when it first classifies: a process that
+        leaves classifying to its parse pool never holds it.
+        """
         path = Path(directory) if directory else DEFAULT_MODEL_DIR
         meta_path = path / "meta.json"
-        if not meta_path.exists():
+        if not meta_path.exists() or not (path / "pipeline").is_dir():
             raise ClassifierError(f"no trained model in {path}: run 'klachtwacht train'")
         try:
-            nlp = spacy.load(path / "pipeline")
             meta = ModelMeta.load(meta_path)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ClassifierError(f"the model in {path} cannot be loaded: {exc}") from exc
-        return cls(nlp, meta)
+        return cls(None if lazy else _load_pipeline(path), meta, path)
+
+    @property
+    def nlp(self) -> Any:
+        """The spaCy pipeline, loaded on first use when the classifier was loaded lazily."""
+        if self._nlp is None:
+            from classifiers.features import Featuriser
+
+            with self._loading:
+                if self._nlp is None:
+                    assert self.directory is not None  # __init__ has either
+                    nlp = _load_pipeline(self.directory)
+                    self._featuriser = Featuriser(nlp)
+                    self._nlp = nlp
+        return self._nlp
+
+    @property
+    def featuriser(self) -> Featuriser:
+        if self._featuriser is None:
+            self.nlp  # noqa: B018  loads it
+        assert self._featuriser is not None
+        return self._featuriser
 
     # -- scores -------------------------------------------------------------
     def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
@@ -163,7 +204,7 @@ class Classifier:
 
         label_head = get_head(self.nlp, "textcat")
         seen = [model_text(text) for text in texts]
-        featurised = self._featuriser(seen, with_segments=self.meta.segment_weight > 0)
+        featurised = self.featuriser(seen, with_segments=self.meta.segment_weight > 0)
         order = [label_head.classes.index(label) for label in LABELS]
         words = label_head.weighted_words(featurised.features)
         probs = softmax(label_head.logits(featurised.features, words))[:, order]

@@ -115,10 +115,11 @@ class Flow:
     # -- the pure steps ------------------------------------------------------------
     def classify(self, ctx: StepContext) -> StepResult:
         with counters.CLASSIFY_SECONDS.time():
-            return self._classified(self.seams.classifier.classify_parsed(parsed_of(ctx.message)))
+            return self.classified(self.seams.classifier.classify_parsed(parsed_of(ctx.message)))
 
     @staticmethod
-    def _classified(result: Classification) -> StepResult:
+    def classified(result: Classification) -> StepResult:
+        """parsed -> classified with ``result`` (made here or in the parse pool)."""
         return StepResult(
             S.CLASSIFIED,
             {
@@ -137,7 +138,7 @@ class Flow:
         results: list[Classification] = many([parsed_of(ctx.message) for ctx in batch])
         for _ in results:  # one model pass: each message is counted at the batch's mean
             counters.CLASSIFY_SECONDS.observe((time.perf_counter() - started) / max(1, len(results)))
-        return [self._classified(result) for result in results]
+        return [self.classified(result) for result in results]
 
     def decide_many(self, batch: list[StepContext]) -> list[StepResult]:
         """:meth:`decide` for a batch; the caller stores them all in one transaction."""

@@ -1,11 +1,14 @@
-"""Parsing a freshly stored batch at once, on every core.
+"""Parsing (and classifying) a freshly stored batch at once, on every core.
 
 The poller has the raw bytes of a batch in memory right after committing
 them; parsing them there, in a pool of processes, spares each message a trip
 through the queue and a database round trip, and uses both cores of a small
-server. It is only a fast path: anything it does not finish (a crash, a pool
-that broke on a pathological message) stays ``fetched`` and is parsed by the
-worker as usual.
+server. Given the model's folder, each process also classifies what it
+parsed (the model is pure work on the parsed record, and the heaviest step
+of all), so the worker's process is left with the database and the outside
+calls. It is only a fast path: anything it does not finish (a crash, a pool
+that broke on a pathological message, a model that failed) stays ``fetched``
+or ``parsed`` and the worker does it as usual.
 
 The pool's processes end with the process that started them, even when it
 is killed with ``kill -9``: on Linux each asks the kernel for SIGKILL when
@@ -27,12 +30,15 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from classifiers.records import Classification
 from ingest.records import ParsedMessage
 from klachtwacht.pipeline import parse_outcome
 
-__all__ = ["ParsePool", "MIN_POOL_BATCH"]
+__all__ = ["ParsePool", "Pooled", "MIN_POOL_BATCH"]
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +77,57 @@ def _started() -> int:
     return os.getpid()
 
 
-class ParsePool:
-    """``parse(raws)`` returns one outcome per message, or None when the batch is left to the workers."""
+@dataclass(frozen=True)
+class Pooled:
+    """One message out of the pool: the parsed record (or why it cannot be parsed), and its classification when made."""
 
-    def __init__(self, processes: int) -> None:
+    outcome: ParsedMessage | str
+    classification: Classification | None = None
+    #: The model's time for this message (its batch's mean), for the metrics.
+    seconds: float = 0.0
+
+
+#: In a pool process: the model it classifies with, loaded on its first batch (folder, model).
+_MODEL: dict[str, Any] = {}
+
+
+def _classifier(model: str) -> Any:
+    if model not in _MODEL:
+        from classifiers.classifier import Classifier
+
+        _MODEL.clear()
+        _MODEL[model] = Classifier.load(model)
+    return _MODEL[model]
+
+
+def _work(raws: list[bytes], model: str | None) -> list[Pooled]:
+    """In a pool process: parse ``raws``, and classify what parsed with the model in ``model`` (a folder), in one model pass."""
+    outcomes = [parse_outcome(raw) for raw in raws]
+    parsed = [o for o in outcomes if not isinstance(o, str)]
+    if model is None or not parsed:
+        return [Pooled(o) for o in outcomes]
+    try:
+        classifier = _classifier(model)
+        started = time.perf_counter()
+        found = iter(classifier.classify_parsed_many(parsed))
+        each = (time.perf_counter() - started) / len(parsed)
+    except Exception:  # left to the worker, which tells what went wrong with which message
+        return [Pooled(o) for o in outcomes]
+    return [Pooled(o) if isinstance(o, str) else Pooled(o, next(found), each) for o in outcomes]
+
+
+class ParsePool:
+    """``parse(raws)`` returns one :class:`Pooled` per message, or None when the batch is left to the workers.
+
+    With ``model`` (the folder of the model the flow classifies with) the
+    processes classify too, and take batches of any size; a batch parsed
+    here, in the poller's process (one process, or without the model a batch
+    too small to send off), is not classified here.
+    """
+
+    def __init__(self, processes: int, model: str | None = None) -> None:
         self.processes = processes
+        self.model = model
         self._pool: ProcessPoolExecutor | None = None
         self._keeper: threading.Thread | None = None
         self._closing = threading.Event()
@@ -120,13 +172,15 @@ class ParsePool:
         pool = self._pool
         return sorted(pool._processes) if pool is not None else []  # noqa: SLF001
 
-    def parse(self, raws: list[bytes]) -> list[ParsedMessage | str] | None:
-        if self.processes <= 1 or len(raws) < MIN_POOL_BATCH:
-            return [parse_outcome(raw) for raw in raws]
+    def parse(self, raws: list[bytes]) -> list[Pooled] | None:
+        # with the model, any batch goes to the pool: classifying costs far more than sending it there
+        if self.processes <= 1 or (self.model is None and len(raws) < MIN_POOL_BATCH):
+            return [Pooled(parse_outcome(raw)) for raw in raws]
         try:
             pool = self._start()
-            chunk = max(1, len(raws) // (self.processes * 2))
-            return list(pool.map(parse_outcome, raws, chunksize=chunk))
+            size = -(-len(raws) // (self.processes * 2))  # two chunks a process: one model pass each
+            chunks = [raws[i : i + size] for i in range(0, len(raws), size)]
+            return [pooled for done in pool.map(partial(_work, model=self.model), chunks) for pooled in done]
         except Exception as exc:  # a broken pool (a worker died on some message): the workers parse them
             log.error("parse pool failed (%s); leaving %d messages to the workers", type(exc).__name__, len(raws))
             self.close()

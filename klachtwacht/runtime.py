@@ -35,6 +35,7 @@ from klachtwacht.db.models import FINAL_STATES, Message, MessageState
 from klachtwacht.errors import ConfigError, DatabaseUnavailable, KlachtwachtError, RetryableError
 from klachtwacht.golive.modes import record_mode_changes
 from klachtwacht.intake import DatabaseSink
+from klachtwacht.metrics import counters
 from klachtwacht.parsepool import ParsePool
 from klachtwacht.pipeline import Services, advance, commit_many, parse_result, parse_step
 from klachtwacht.transient import GuardedSink, database_errors, is_transient, transient_reason
@@ -267,25 +268,49 @@ class App:
                 raise
             log.warning("lease %s: not released, database unavailable (%s); it expires by itself", lease_name, transient_reason(exc))
 
+    def _pool_model(self) -> str | None:
+        """The folder of the model the flow classifies with, when the pool may classify for it (the flow's own step, a loaded model)."""
+        from classifiers.classifier import Classifier
+
+        flow = self.services.flow
+        if flow is None or self.services.steps.get(MessageState.PARSED) != flow.classify:
+            return None
+        classifier = flow.seams.classifier
+        return str(classifier.directory) if isinstance(classifier, Classifier) and classifier.directory is not None else None
+
     def _parse_stored(self, stored: list[tuple[int, bytes, str | None]]) -> list[int] | None:
-        """Parse a just-stored batch at once (see :mod:`klachtwacht.parsepool`); return the messages with work left."""
+        """Parse (and classify) a just-stored batch at once (see :mod:`klachtwacht.parsepool`); return the messages with work left."""
         if self.services.steps.get(MessageState.FETCHED) is not parse_step:
             return None
         if self._pool is None:
-            self._pool = ParsePool(self.config.ingest.parse_processes)
-        outcomes = self._pool.parse([raw for _, raw, _ in stored])
-        if outcomes is None:
+            self._pool = ParsePool(self.config.ingest.parse_processes, self._pool_model())
+        pooled = self._pool.parse([raw for _, raw, _ in stored])
+        if pooled is None:
             return None
-        results = [(pk, MessageState.FETCHED, parse_result(outcome, mid)) for (pk, _, mid), outcome in zip(stored, outcomes)]
+        actor = f"ingest:{self.holder}"
+        results = [(pk, MessageState.FETCHED, parse_result(p.outcome, mid)) for (pk, _, mid), p in zip(stored, pooled)]
+        last = {pk: result.to_state for pk, _, result in results}
         try:
-            commit_many(self.sessions, results, actor=f"ingest:{self.holder}")
+            parsed = set(commit_many(self.sessions, results, actor=actor))
+            flow = self.services.flow
+            classified = [
+                (pk, MessageState.PARSED, p.classification, p.seconds)
+                for (pk, _, _), p in zip(stored, pooled)
+                if p.classification is not None and pk in parsed and last[pk] == MessageState.PARSED
+            ]
+            if classified and flow is not None:
+                steps = [(pk, state, flow.classified(c)) for pk, state, c, _ in classified]
+                for pk in commit_many(self.sessions, steps, actor=actor):
+                    last[pk] = MessageState.CLASSIFIED
+                for _, _, _, seconds in classified:
+                    counters.CLASSIFY_SECONDS.observe(seconds)
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            # the raw bytes are committed; the workers parse these messages again
+            # the raw bytes are committed; the workers take these messages from wherever they are
             log.warning("parsed batch of %d not stored, database unavailable (%s); left to the workers", len(stored), transient_reason(exc))
             return None
-        return [pk for pk, _, result in results if result.to_state in self.services.steps]
+        return [pk for pk, state in last.items() if state in self.services.steps]
 
     def unfinished(self, older_than: float = 0.0) -> list[int]:
         """Messages not in a final state whose state is older than ``older_than`` seconds."""

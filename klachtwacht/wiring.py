@@ -31,7 +31,8 @@ def build_services(config: Config, classifier: ClassifierSeam | None = None, *, 
         if classifier is None:
             from classifiers.classifier import Classifier
 
-            classifier = Classifier.load(config.classifier.model)
+            # the pipeline itself on first use: an ingest process whose parse pool classifies never holds it
+            classifier = Classifier.load(config.classifier.model, lazy=True)
         archive = ImapArchive(config.archive) if config.archive else None
         mailer = Mailer(config.smtp, archive=config.archive.address if config.archive else None)
         seams = Seams(classifier=classifier, register=make_backend(config, mailer, archive), mailer=mailer, archive=archive)

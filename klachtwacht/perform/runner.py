@@ -9,7 +9,10 @@ single warning line says so.
 
 A claim names its holder (``host:pid:thread``). A row claimed by a process
 that still runs elsewhere is left alone (retried later), unless the claim is
-older than :data:`CLAIM_SECONDS`.
+older than :data:`CLAIM_SECONDS`. A row claimed by this very process is in
+doubt at once: one thread here works a row off at a time, so when a thread
+finds a claim of its own process, that attempt ended without a record (the
+database went away before the record and the release could be written).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -38,15 +42,23 @@ log = logging.getLogger(__name__)
 CLAIM_SECONDS = 300.0
 _CLAIM, _DOUBT = "claim:", "doubt:"
 
+#: The outbox rows some thread of this process is working off right now.
+_IN_FLIGHT: set[int] = set()
+_IN_FLIGHT_LOCK = threading.Lock()
+
 
 def _holder_gone(holder: str) -> bool:
-    """True when the claim's holder cannot be working on it any more: this very thread, or a dead local process."""
-    if holder == lease.holder_id():
-        return True
+    """True when the claim's holder cannot be working on the row any more: this process, or a dead local process.
+
+    This process: :func:`work_off` lets one thread here at a row at a time,
+    and that is the thread asking, so the claim's own attempt has ended.
+    """
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+    if host != socket.gethostname() or not pid.isdigit():
         return False
+    if int(pid) == os.getpid():
+        return True
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -142,6 +154,18 @@ def work_off(sessions: sessionmaker[Session], job: Job, performer: Performer) ->
     Raises :class:`RetryableError` when it must be tried again later (the
     row stays planned, or in doubt when the outside call may have happened).
     """
+    with _IN_FLIGHT_LOCK:
+        if job.effect_id in _IN_FLIGHT:  # another thread of this process is at it now
+            raise RetryableError(f"outbox row {job.effect_id} is being performed by another thread")
+        _IN_FLIGHT.add(job.effect_id)
+    try:
+        return _work_off(sessions, job, performer)
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard(job.effect_id)
+
+
+def _work_off(sessions: sessionmaker[Session], job: Job, performer: Performer) -> str:
     status, since = _claim(sessions, job, performer)
     if status != STARTED:
         return status

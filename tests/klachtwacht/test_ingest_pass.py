@@ -81,6 +81,29 @@ def test_one_pass_stores_each_message_once_per_sighting_and_leaves_the_mailbox_u
         app.close()
 
 
+
+def test_a_pass_classifies_in_the_parse_pool_exactly_as_the_worker_would(setup: Any, dovecot: Any, classifier: Any) -> None:
+    from klachtwacht.pipeline import parsed_of
+
+    for _, raw in mails(120, seed=12):
+        dovecot.append("wethouder", "INBOX", raw)
+    setup.dovecot = dovecot
+    setup.mailbox("wethouder-devries", "wethouder")
+    setup.extra = "parse_processes = 2\nbatch_size = 60"
+    app = setup.app(classifier)
+    try:
+        summary = run_ingest_once(app)
+        assert summary["new_messages"] == 120 and summary["not_final"] == 0
+        with app.sessions() as session:
+            by = session.execute(select(Transition.message_pk, Transition.actor).where(Transition.to_state == "classified")).all()
+            assert len(by) == 120
+            assert {actor.split(":", 1)[0] for _, actor in by} == {"ingest"}  # two batches of 60, each classified in the pool
+            messages = session.scalars(select(Message).order_by(Message.id)).all()
+            here = classifier.classify_parsed_many([parsed_of(m) for m in messages])
+            assert [(m.label, m.confidence, tuple(m.reasons or ())) for m in messages] == [(c.label, c.confidence, c.reasons) for c in here]
+    finally:
+        app.close()
+
 def test_raw_bytes_are_kept_exactly_and_compressed_by_content(setup: Any, dovecot: Any, classifier: Any) -> None:
     from klachtwacht.intake import load_raw
 

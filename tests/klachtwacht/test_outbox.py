@@ -7,6 +7,8 @@ with klachtwacht.pipeline.advance through the steps of klachtwacht.flow.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +23,7 @@ from ingest.cursor import Cursor
 from ingest.imap import FetchedMessage
 from klachtwacht.config import load_config
 from klachtwacht.db import make_sessionmaker, upgrade
-from klachtwacht.db.models import Effect, Message, NoticeQuota
+from klachtwacht.db.models import Effect, Message, NoticeQuota, utcnow
 from klachtwacht.db.transient import is_transient
 from klachtwacht.doubles import FixedClassifier, MemoryArchive, MemoryMailer, MemoryRegister
 from klachtwacht.effects import CANCELLED, DONE, PLANNED, SKIPPED, STARTED, cancel
@@ -242,6 +244,34 @@ def test_an_effect_claimed_by_a_live_worker_is_left_alone(flow: Flow) -> None:
         advance(flow.sessions, flow.services, pk)
     assert flow.register.calls == 0 and flow.state(pk) == "decided"
 
+
+
+def test_a_claim_of_this_process_that_no_thread_is_at_is_in_doubt_at_once(flow: Flow) -> None:
+    # another worker thread here claimed the row, then the database went away before its record and release
+    pk = flow.store()
+    flow.advance_until(pk, "decided")
+    with flow.sessions.begin() as session:
+        row = session.scalars(select(Effect).where(Effect.message_pk == pk, Effect.effect == "register")).one()
+        row.status, row.detail, row.started_at = STARTED, f"claim:{socket.gethostname()}:{os.getpid()}:1", utcnow()
+    assert advance(flow.sessions, flow.services, pk) == "done"  # not left for CLAIM_SECONDS
+    assert flow.register.calls == 1
+
+
+def test_a_row_another_thread_here_is_working_off_is_left_to_it(flow: Flow) -> None:
+    from klachtwacht.perform import runner
+
+    pk = flow.store()
+    flow.advance_until(pk, "decided")
+    with flow.sessions() as session:
+        row_id = session.scalars(select(Effect.id).where(Effect.message_pk == pk, Effect.effect == "register")).one()
+    runner._IN_FLIGHT.add(row_id)  # noqa: SLF001  (as the other thread does in work_off)
+    try:
+        with pytest.raises(Exception, match="being performed by another thread"):
+            advance(flow.sessions, flow.services, pk)
+    finally:
+        runner._IN_FLIGHT.discard(row_id)  # noqa: SLF001
+    assert flow.register.calls == 0 and flow.outbox(pk)["register"] == PLANNED
+    assert advance(flow.sessions, flow.services, pk) == "done" and flow.register.calls == 1
 
 def test_a_locked_sqlite_database_during_a_step_is_retried_and_never_fails_the_message(tmp_path: Path) -> None:
     flow = Flow(tmp_path, timeout=0.2)

@@ -72,3 +72,31 @@ def test_the_pool_survives_the_thread_that_first_used_it_ending() -> None:
         assert again is not None and len(again) == len(raws) and pool.pids() == pids
     finally:
         pool.close()
+
+
+def test_a_pool_given_the_model_classifies_as_the_model_does_here() -> None:
+    from classifiers.classifier import DEFAULT_MODEL_DIR, Classifier
+
+    raws = [raw for _, raw in mails(MIN_POOL_BATCH * 2, seed=5)]
+    pool = ParsePool(2, str(DEFAULT_MODEL_DIR))
+    try:
+        pooled = pool.parse(raws)
+    finally:
+        pool.close()
+    assert pooled is not None and len(pooled) == len(raws)
+    parsed = [p.outcome for p in pooled]
+    assert all(not isinstance(o, str) for o in parsed)
+    here = Classifier.load().classify_parsed_many(parsed)  # type: ignore[arg-type]
+    assert [p.classification for p in pooled] == here
+    assert all(p.seconds > 0 for p in pooled)
+
+
+def test_a_pool_without_a_model_only_parses() -> None:
+    raws = [raw for _, raw in mails(MIN_POOL_BATCH, seed=6)]
+    pool = ParsePool(2)
+    try:
+        pooled = pool.parse(raws)
+    finally:
+        pool.close()
+    assert pooled is not None and [p.classification for p in pooled] == [None] * len(raws)
+    assert all(not isinstance(p.outcome, str) for p in pooled)

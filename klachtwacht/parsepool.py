@@ -117,7 +117,7 @@ def _work(raws: list[bytes], model: str | None) -> list[Pooled]:
 
 
 class ParsePool:
-    """``parse(raws)`` returns one :class:`Pooled` per message, or None when the batch is left to the workers.
+    """``processes`` helper processes (0: parse in this process); ``parse(raws)`` returns one :class:`Pooled` per message, or None when the batch is left to the workers.
 
     With ``model`` (the folder of the model the flow classifies with) the
     processes classify too, and take batches of any size; a batch parsed
@@ -174,11 +174,11 @@ class ParsePool:
 
     def parse(self, raws: list[bytes]) -> list[Pooled] | None:
         # with the model, any batch goes to the pool: classifying costs far more than sending it there
-        if self.processes <= 1 or (self.model is None and len(raws) < MIN_POOL_BATCH):
+        if self.processes < 1 or (self.model is None and len(raws) < MIN_POOL_BATCH):
             return [Pooled(parse_outcome(raw)) for raw in raws]
         try:
             pool = self._start()
-            size = -(-len(raws) // (self.processes * 2))  # two chunks a process: one model pass each
+            size = -(-len(raws) // self.processes)  # a chunk a process: one model pass each
             chunks = [raws[i : i + size] for i in range(0, len(raws), size)]
             return [pooled for done in pool.map(partial(_work, model=self.model), chunks) for pooled in done]
         except Exception as exc:  # a broken pool (a worker died on some message): the workers parse them

@@ -283,7 +283,8 @@ class App:
         if self.services.steps.get(MessageState.FETCHED) is not parse_step:
             return None
         if self._pool is None:
-            self._pool = ParsePool(self.config.ingest.parse_processes, self._pool_model())
+            # the poller's own process counts as one: it does the database and the outside calls meanwhile
+            self._pool = ParsePool(self.config.ingest.parse_processes - 1, self._pool_model())
         pooled = self._pool.parse([raw for _, raw, _ in stored])
         if pooled is None:
             return None

@@ -139,7 +139,7 @@ class Featuriser:
         if not chars or not n:
             return csr_matrix((n, 2**CHAR_BITS), dtype=np.float64)
         ids = self._char_ids
-        for word in dict.fromkeys(w for words in word_lists for w in words if w not in ids):
+        for word in set().union(*word_lists).difference(ids):
             columns = Counter(term_hash(gram) % 2**CHAR_BITS for gram in char_ngrams(word))
             ids[word] = len(self._char_indices)
             self._char_indices.append(np.fromiter(columns.keys(), dtype=np.int32, count=len(columns)))
@@ -216,11 +216,8 @@ def _summed(rows: np.ndarray, columns: np.ndarray, weights: np.ndarray | None, n
     """The CSR matrix of (row, column, weight) entries, entries at the same place summed (weight 1 when None)."""
     from scipy.sparse import csr_matrix
 
-    keys = rows.astype(np.int64) * width + columns
-    if weights is None:
-        unique, data = np.unique(keys, return_counts=True)
-    else:
-        unique, inverse = np.unique(keys, return_inverse=True)
-        data = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(unique))
-    indptr = np.searchsorted(unique, np.arange(n + 1, dtype=np.int64) * width)
-    return csr_matrix((data.astype(np.float64), (unique % width).astype(np.int32), indptr), shape=(n, width))
+    data = np.ones(len(rows), dtype=np.float64) if weights is None else weights.astype(np.float64)
+    # from (row, column) entries scipy sums the duplicates in one linear pass (no sort), into canonical CSR
+    matrix = csr_matrix((data, (rows.astype(np.int64), columns.astype(np.int64))), shape=(n, width))
+    matrix.sum_duplicates()
+    return matrix

@@ -64,6 +64,8 @@ _DISCLAIMER = re.compile(
     r"is intended (?:solely|only) for the (?:use of the )?(?:addressee|intended recipient)|disclaimer:|denk aan het milieu voordat u)",
     re.IGNORECASE,
 )
+#: One word of each of the alternatives of _DISCLAIMER: text without any of them cannot hold a disclaimer.
+_DISCLAIMER_WORDS = ("bestemd", "rechten", "informatie", "attachments", "vertrouwelijk", "intended", "disclaimer:", "milieu")
 _SIGNOFF = re.compile(
     r"^\s*(?:met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|hoogachtend|mvg|m\.v\.g\.|groet(?:en|jes)?|kind regards|best regards|regards|sincerely|yours sincerely|vr\.?\s*gr\.?)\s*[,.!]?\s*$",
     re.IGNORECASE,
@@ -223,6 +225,9 @@ def _strip_tail(text: str) -> tuple[str, bool]:
 
 def _drop_disclaimers(lines: list[str]) -> tuple[list[str], bool]:
     """``lines`` without every paragraph (lines between blank lines) that holds disclaimer wording."""
+    lower = "\n".join(lines).lower()
+    if not any(word in lower for word in _DISCLAIMER_WORDS):  # most mail: no pattern can match, skip the line-by-line search
+        return lines, False
     out: list[str] = []
     paragraph: list[str] = []
     dropped = False

@@ -22,7 +22,7 @@ from classifiers.prepare import Prepared, prepare
 from classifiers.records import LABELS, Classification
 from classifiers.segments import combine
 from ingest.records import ParsedMessage
-from klachtwacht.errors import ClassifierError
+from klachtwacht.errors import ClassifierError, ModelUnavailable
 
 if TYPE_CHECKING:
     from classifiers.features import Featuriser
@@ -179,7 +179,10 @@ class Classifier:
             with self._loading:
                 if self._nlp is None:
                     assert self.directory is not None  # __init__ has either
-                    nlp = _load_pipeline(self.directory)
+                    try:
+                        nlp = _load_pipeline(self.directory)
+                    except ClassifierError as exc:
+                        raise ModelUnavailable(str(exc), doubtful=False) from exc
                     self._featuriser = Featuriser(nlp)
                     self._nlp = nlp
         return self._nlp

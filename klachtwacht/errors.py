@@ -18,6 +18,7 @@ __all__ = [
     "FolderMissing",
     "ParseError",
     "ClassifierError",
+    "ModelUnavailable",
     "RegisterUnavailable",
     "NoticeUnavailable",
     "NoticeRejected",
@@ -102,6 +103,10 @@ class ParseError(KlachtwachtError):
 
 class ClassifierError(KlachtwachtError):
     """Raised when the classifier model is missing, corrupt or of a wrong version."""
+
+
+class ModelUnavailable(RetryableError):
+    """Raised when a model loaded lazily cannot be read at its first use: the message waits; the fault is not its own."""
 
 
 class RegisterUnavailable(RetryableError):

@@ -47,5 +47,18 @@ def objectnaam(value: str) -> str:
     return f"{words[kind]} {name}" if kind in words and name else value
 
 
+def wie(actor: str) -> str:
+    """Who made a step in a message's history, as a secretary reads it: klachtwacht itself, or the person by name.
+
+    The worker and the poller record their process (``ingest:host:pid:thread``)
+    for IT staff; the audit log keeps that, this page needs none of it.
+    """
+    if actor == "worker" or actor.startswith("worker:"):
+        return "klachtwacht"
+    if actor.startswith("ingest:"):
+        return "klachtwacht (ophalen)"
+    return actor
+
+
 def install(env: Environment) -> None:
-    env.filters.update(datum=datum, tijd=tijd, procent=procent, label=label, objectnaam=objectnaam)
+    env.filters.update(datum=datum, tijd=tijd, procent=procent, label=label, objectnaam=objectnaam, wie=wie)

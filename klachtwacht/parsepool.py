@@ -29,6 +29,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -128,6 +129,7 @@ class ParsePool:
     def __init__(self, processes: int, model: str | None = None) -> None:
         self.processes = processes
         self.model = model
+        _POOLS.add(self)
         self._pool: ProcessPoolExecutor | None = None
         self._keeper: threading.Thread | None = None
         self._closing = threading.Event()
@@ -187,11 +189,30 @@ class ParsePool:
             return None
 
     def close(self) -> None:
+        """Stop the helpers at once: they hold nothing that is not in the database (what they did not finish, the workers do)."""
         with self._lock:
             pool, self._pool = self._pool, None
             self._closing.set()
         if pool is not None:
+            processes = list(pool._processes.values())  # noqa: SLF001
             pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                # a helper can wait for ever on the task queue's lock when another one died holding it;
+                # the interpreter's exit would then wait for it too
+                process.terminate()
 
     def __getstate__(self) -> Any:  # never sent to another process
         raise TypeError("ParsePool cannot be pickled")
+
+
+#: Every pool of this process, so that none outlives the interpreter's exit.
+_POOLS: weakref.WeakSet[ParsePool] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for pool in list(_POOLS):
+        pool.close()
+
+
+# run at the interpreter's exit before concurrent.futures joins its pools (these hooks run last-registered first)
+threading._register_atexit(_close_all)  # type: ignore[attr-defined]  # noqa: SLF001

@@ -32,7 +32,7 @@ import time
 import weakref
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from classifiers.records import Classification
@@ -88,17 +88,12 @@ class Pooled:
     seconds: float = 0.0
 
 
-#: In a pool process: the model it classifies with, loaded on its first batch (folder, model).
-_MODEL: dict[str, Any] = {}
-
-
+@lru_cache(maxsize=1)
 def _classifier(model: str) -> Any:
-    if model not in _MODEL:
-        from classifiers.classifier import Classifier
+    """In a pool process: the model in the folder ``model``, loaded on its first batch and kept."""
+    from classifiers.classifier import Classifier
 
-        _MODEL.clear()
-        _MODEL[model] = Classifier.load(model)
-    return _MODEL[model]
+    return Classifier.load(model)
 
 
 def _work(raws: list[bytes], model: str | None) -> list[Pooled]:

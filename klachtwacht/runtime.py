@@ -293,17 +293,13 @@ class App:
         last = {pk: result.to_state for pk, _, result in results}
         try:
             parsed = set(commit_many(self.sessions, results, actor=actor))
-            flow = self.services.flow
-            classified = [
-                (pk, MessageState.PARSED, p.classification, p.seconds)
-                for (pk, _, _), p in zip(stored, pooled)
-                if p.classification is not None and pk in parsed and last[pk] == MessageState.PARSED
-            ]
+            flow = self.services.flow  # a pool classifies only for a flow (see _pool_model)
+            classified = [(pk, p.classification, p.seconds) for (pk, _, _), p in zip(stored, pooled) if p.classification is not None and pk in parsed]
             if classified and flow is not None:
-                steps = [(pk, state, flow.classified(c)) for pk, state, c, _ in classified]
+                steps = [(pk, MessageState.PARSED, flow.classified(c)) for pk, c, _ in classified]
                 for pk in commit_many(self.sessions, steps, actor=actor):
                     last[pk] = MessageState.CLASSIFIED
-                for _, _, _, seconds in classified:
+                for _, _, seconds in classified:
                     counters.CLASSIFY_SECONDS.observe(seconds)
         except Exception as exc:
             if not is_transient(exc):

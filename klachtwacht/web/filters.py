@@ -53,7 +53,7 @@ def wie(actor: str) -> str:
     The worker and the poller record their process (``ingest:host:pid:thread``)
     for IT staff; the audit log keeps that, this page needs none of it.
     """
-    if actor == "worker" or actor.startswith("worker:"):
+    if actor == "worker":
         return "klachtwacht"
     if actor.startswith("ingest:"):
         return "klachtwacht (ophalen)"

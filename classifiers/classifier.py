@@ -47,6 +47,8 @@ SUBTYPES_OF = {
     "beleidsvraag": ("vraag", "mening", "voorstel", "petitie", "inspreken", "gesprek"),
 }
 _CLAIMED_SUBTYPES = frozenset(s for subtypes in SUBTYPES_OF.values() for s in subtypes)
+#: Characters of text featurised at once (a chunk holds at least one text): bounds the feature matrices' memory.
+CHUNK_CHARS = 120_000
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,14 @@ def _load_pipeline(path: Path) -> Any:
     import spacy
 
     import classifiers.pipeline  # noqa: F401  registers our architecture and component
+    from classifiers.lemmas import compact
 
     try:
-        return spacy.load(path / "pipeline")
+        nlp = spacy.load(path / "pipeline")
     except (OSError, ValueError, KeyError) as exc:
         raise ClassifierError(f"the model in {path} cannot be loaded: {exc}") from exc
+    compact(nlp)  # loaded to classify, never saved again: the lemma table as arrays
+    return nlp
 
 
 @dataclass(frozen=True)
@@ -200,13 +205,23 @@ class Classifier:
         return [scored.scores for scored in self._run(texts, subtypes=False)]
 
     def _run(self, texts: Sequence[str], *, subtypes: bool) -> list[Scored]:
-        """One pass over ``texts``: calibrated label scores, sub-type scores (optionally), the segment mixed in, the cue weights."""
+        """One pass over ``texts``: calibrated label scores, sub-type scores (optionally), the segment mixed in, the cue weights.
+
+        A long batch is read in chunks of about :data:`CHUNK_CHARS` characters:
+        each text's figures do not depend on the others, and the feature
+        matrices of a whole batch of long mail would cost far more memory.
+        """
+        out: list[Scored] = []
+        for chunk in _chunks([model_text(text) for text in texts], CHUNK_CHARS):
+            out.extend(self._run_chunk(chunk, subtypes=subtypes))
+        return out
+
+    def _run_chunk(self, seen: Sequence[str], *, subtypes: bool) -> list[Scored]:
         import numpy as np
 
         from classifiers.pipeline import get_head, softmax
 
         label_head = get_head(self.nlp, "textcat")
-        seen = [model_text(text) for text in texts]
         featurised = self.featuriser(seen, with_segments=self.meta.segment_weight > 0)
         order = [label_head.classes.index(label) for label in LABELS]
         words = label_head.weighted_words(featurised.features)
@@ -371,3 +386,17 @@ class Classifier:
                 shown = passage if len(passage) <= 160 else passage[:157].rstrip() + "..."
                 out.append(f"passage die als klacht is meegewogen ({p_klacht:.0%}): '{shown}'")
         return out[:6]
+
+
+def _chunks(texts: list[str], budget: int) -> Iterable[list[str]]:
+    """``texts`` in order, in runs of at most ``budget`` characters (a longer text alone)."""
+    chunk: list[str] = []
+    size = 0
+    for text in texts:
+        if chunk and size + len(text) > budget:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(text)
+        size += len(text)
+    if chunk:
+        yield chunk

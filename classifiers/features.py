@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,15 +33,15 @@ from typing import Any
 import numpy as np
 
 from classifiers.cues import CUES
+from classifiers.lemmas import NOT_KEPT, lemma_hashes
 from classifiers.linear import CHAR_BITS, WORD_BITS, FeatureMatrix, cue_columns, term_hash
 from classifiers.segments import segment_spans
 
 __all__ = ["Featurised", "Featuriser", "char_text", "char_ngrams"]
 
 _DIGITS = re.compile(r"\d")
-#: Distinct tokens and words kept at most (about 60 MB with their character rows) before a cache starts afresh.
+#: Distinct tokens and words kept at most (some 40 MB with their character rows) before a cache starts afresh.
 CACHE_LIMIT = 150_000
-_NOT_KEPT = -1
 
 
 def char_text(text: str) -> str:
@@ -67,11 +68,10 @@ class Featuriser:
     def __init__(self, nlp: Any) -> None:
         self.nlp = nlp
         self._lock = threading.Lock()
-        self._lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup", {}) if "lemmatizer" in nlp.pipe_names else {}
-        self._token_hash: dict[int, int] = {}  # spaCy orth id -> hash of its lemma, or _NOT_KEPT
-        self._char_ids: dict[str, int] = {}  # word -> row in the two lists below
-        self._char_indices: list[np.ndarray] = []
-        self._char_counts: list[np.ndarray] = []
+        self._lemmas = lemma_hashes(nlp)
+        self._token_hash: dict[int, int] = {}  # spaCy orth id -> hash of its lemma, or NOT_KEPT
+        self._char_ids: dict[str, int] = {}  # word -> its row in the char rows below
+        self._chars_kept = _CharRows()
 
     # -- the whole batch ---------------------------------------------------------------
     def __call__(self, texts: Sequence[str], *, with_segments: bool = True, chars: bool = True) -> Featurised:
@@ -85,8 +85,7 @@ class Featuriser:
             self._token_hash.clear()
         if len(self._char_ids) > CACHE_LIMIT:
             self._char_ids.clear()
-            self._char_indices.clear()
-            self._char_counts.clear()
+            self._chars_kept = _CharRows()
         spans_of = [segment_spans(text) if with_segments else [] for text in texts]
         word_rows: list[np.ndarray] = []
         segment_word_rows: list[np.ndarray] = []
@@ -117,19 +116,15 @@ class Featuriser:
 
     # -- words -------------------------------------------------------------------------
     def _hashes(self, orths: np.ndarray) -> np.ndarray:
-        """The lemma hash of each token (``_NOT_KEPT`` for spaces and punctuation)."""
+        """The lemma hash of each token (``NOT_KEPT`` for spaces and punctuation)."""
         cache = self._token_hash
         unique, inverse = np.unique(orths, return_inverse=True)
-        values = np.empty(len(unique), dtype=np.int64)
-        strings = self.nlp.vocab.strings
-        for k, orth in enumerate(unique.tolist()):
-            value = cache.get(orth)
-            if value is None:
-                lower = strings[orth].lower()
-                norm = _DIGITS.sub("0", str(self._lemmas.get(lower, lower)).lower())
-                value = term_hash(norm) if norm.strip() and any(ch.isalnum() for ch in norm) else _NOT_KEPT
-                cache[orth] = value
-            values[k] = value
+        wanted = unique.tolist()
+        missing = [orth for orth in wanted if orth not in cache]
+        if missing:
+            strings = self.nlp.vocab.strings
+            cache.update(zip(missing, self._lemmas.terms_of([strings[orth].lower() for orth in missing])))
+        values = np.fromiter((cache[orth] for orth in wanted), dtype=np.int64, count=len(wanted))
         return values[inverse.reshape(-1)]
 
     # -- characters --------------------------------------------------------------------
@@ -138,25 +133,51 @@ class Featuriser:
 
         if not chars or not n:
             return csr_matrix((n, 2**CHAR_BITS), dtype=np.float64)
-        ids = self._char_ids
+        ids, kept = self._char_ids, self._chars_kept
         for word in set().union(*word_lists).difference(ids):
-            columns = Counter(term_hash(gram) % 2**CHAR_BITS for gram in char_ngrams(word))
-            ids[word] = len(self._char_indices)
-            self._char_indices.append(np.fromiter(columns.keys(), dtype=np.int32, count=len(columns)))
-            self._char_counts.append(np.fromiter(columns.values(), dtype=np.float64, count=len(columns)))
-        indices, counts = self._char_indices, self._char_counts
-        pieces: list[np.ndarray] = []
-        weights: list[np.ndarray] = []
-        lengths = []
-        for words in word_lists:
-            times = Counter(words)  # each distinct word once, its row times how often it occurs
-            rows = [ids[w] for w in times]
-            pieces.extend(indices[i] for i in rows)
-            weights.extend(counts[i] * k if k > 1 else counts[i] for i, k in zip(rows, times.values()))
-            lengths.append(sum(len(indices[i]) for i in rows))
-        if not pieces:
+            ids[word] = kept.add(Counter(term_hash(gram) % 2**CHAR_BITS for gram in char_ngrams(word)))
+        rows: list[int] = []  # each text's distinct words, in order, as cache rows
+        times: list[int] = []  # how often each occurs in its text
+        per_text = np.zeros(n, dtype=np.int64)
+        for k, words in enumerate(word_lists):
+            counted = Counter(words)
+            rows.extend(ids[w] for w in counted)
+            times.extend(counted.values())
+            per_text[k] = len(counted)
+        if not rows:
             return csr_matrix((n, 2**CHAR_BITS), dtype=np.float64)
-        return _summed(np.repeat(np.arange(n), lengths), np.concatenate(pieces), np.concatenate(weights), n, 2**CHAR_BITS)
+        columns, counts, lengths = kept.gather(np.array(rows, dtype=np.int64))
+        weights = counts * np.repeat(np.array(times, dtype=np.int64), lengths)
+        return _summed(np.repeat(np.repeat(np.arange(n), per_text), lengths), columns, weights, n, 2**CHAR_BITS)
+
+
+class _CharRows:
+    """The character rows of cached words, packed: one growing buffer of columns and one of counts, and where each row is.
+
+    A word costs its n-grams' 6 bytes each and two offsets, not two numpy arrays of its own.
+    """
+
+    def __init__(self) -> None:
+        self._columns = array("i")
+        self._counts = array("H")
+        self._starts = array("q")
+        self._lengths = array("q")
+
+    def add(self, row: Counter[int]) -> int:
+        """Keep one word's row (column -> count); return its number."""
+        self._starts.append(len(self._columns))
+        self._lengths.append(len(row))
+        self._columns.extend(row.keys())
+        self._counts.extend(min(count, 65535) for count in row.values())
+        return len(self._starts) - 1
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The columns and counts of ``rows`` one after the other, and each row's length."""
+        starts = np.frombuffer(self._starts, dtype=np.int64)[rows]
+        lengths = np.frombuffer(self._lengths, dtype=np.int64)[rows]
+        ends = np.cumsum(lengths)
+        at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+        return np.frombuffer(self._columns, dtype=np.int32)[at], np.frombuffer(self._counts, dtype=np.uint16)[at].astype(np.int64), lengths
 
 
 def char_ngrams(word: str) -> list[str]:
@@ -188,7 +209,7 @@ def _cues_inside(matches: list[tuple[int, list[tuple[int, int]]]], start: int, e
 
 def _word_columns(hashes: np.ndarray, cues: list[int]) -> np.ndarray:
     """Columns of the word block for one text: its lemma unigrams and bigrams and its cues."""
-    kept = hashes[hashes != _NOT_KEPT].astype(np.uint64)
+    kept = hashes[hashes != NOT_KEPT].astype(np.uint64)
     size = np.uint64(2**WORD_BITS)
     unigrams = kept % size
     bigrams = _mix(kept[:-1], kept[1:]) % size if len(kept) > 1 else np.zeros(0, dtype=np.uint64)

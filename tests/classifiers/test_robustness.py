@@ -161,3 +161,14 @@ def test_scores_are_probabilities(classifier: Classifier) -> None:
     assert np.isclose(sum(result.scores.values()), 1.0)
 
 
+
+
+def test_a_batch_read_in_chunks_judges_each_message_as_it_would_alone(classifier: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    import classifiers.classifier as module
+
+    items = [("Klacht", COMPLAINT, (), 0), ("Nieuwsbrief", NEWSLETTER * 3, (), 0), ("", COMPLAINT + FOOTER * 5, (), 0), ("Vraag", "Wanneer komt het nieuwe beleid?", (), 0)]
+    alone = [classifier.classify_many([item])[0] for item in items]
+    monkeypatch.setattr(module, "CHUNK_CHARS", len(COMPLAINT) + 1)  # every chunk one or two texts
+    chunked = classifier.classify_many(items)
+    assert [(c.label, c.scores, c.reasons) for c in chunked] == [(c.label, c.scores, c.reasons) for c in alone]
+    assert [c.label for c in chunked][:2] == ["klacht", "overig"]

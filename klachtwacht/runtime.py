@@ -339,11 +339,13 @@ class App:
         pending = set(message_pks)
         while pending:
             try:
+                # the same statement every time (no list of ids, whose length would make each query a new one to
+                # prepare and cache): the messages of the pass's id range that are not at rest
                 with self.sessions() as session:
-                    rows = session.execute(select(Message.id, Message.state).where(Message.id.in_(list(pending)[:5000])))
-                    for pk, state in rows:
-                        if state in FINAL_STATES:
-                            pending.discard(pk)
+                    busy = session.scalars(
+                        select(Message.id).where(Message.id.between(min(pending), max(pending)), Message.state.not_in(FINAL_STATES))
+                    )
+                    pending.intersection_update(busy)
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -351,7 +353,7 @@ class App:
                 time.sleep(max(poll_every, 1.0))
             if not pending or time.monotonic() >= deadline:
                 break
-            time.sleep(poll_every)
+            time.sleep(min(1.0, poll_every * (1 + len(pending) // 100)))  # a long backlog is asked after less often
         return sorted(pending)
 
     def state_counts(self) -> dict[str, int]:

@@ -122,13 +122,19 @@ def _load_pipeline(path: Path) -> Any:
     import spacy
 
     import classifiers.pipeline  # noqa: F401  registers our architecture and component
-    from classifiers.lemmas import compact
+    from classifiers.lemmas import LEMMAS_DIR, LemmaHashes, compact, keep
 
+    # loaded to classify, never saved again: the lemmas as two arrays, not spaCy's table of strings
+    stored = path / LEMMAS_DIR
     try:
-        nlp = spacy.load(path / "pipeline")
+        if stored.is_dir():
+            nlp = spacy.load(path / "pipeline", exclude=["lemmatizer"])
+            keep(nlp, LemmaHashes.load(stored))
+        else:  # a model trained before the arrays were stored
+            nlp = spacy.load(path / "pipeline")
+            compact(nlp)
     except (OSError, ValueError, KeyError) as exc:
         raise ClassifierError(f"the model in {path} cannot be loaded: {exc}") from exc
-    compact(nlp)  # loaded to classify, never saved again: the lemma table as arrays
     return nlp
 
 

@@ -7,28 +7,33 @@ only one number per form, the term hash of its normalised lemma
 (:func:`lemma_term`), so here a form's spaCy string hash is looked up in a
 sorted ``uint64`` array beside an ``int64`` array of those numbers: under 4 MB.
 
-A loaded model keeps this form on its lemmatizer component and lets the dict
-go (:func:`compact`); a pipeline being trained keeps its table (it is saved
-with the model) and the featuriser builds the arrays from it.
+``klachtwacht train`` stores the arrays beside the pipeline (``lemmas/``), and
+a model loaded to classify reads them instead of the lemmatizer's table
+(:func:`keep`; a model without them builds them and lets the table go,
+:func:`compact`). A pipeline being trained keeps its table, which is saved with
+the model, and the featuriser builds the arrays from it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from classifiers.linear import term_hash
 
-__all__ = ["LemmaHashes", "lemma_term", "lemma_hashes", "compact", "NOT_KEPT"]
+__all__ = ["LemmaHashes", "lemma_term", "lemma_hashes", "keep", "compact", "NOT_KEPT", "LEMMAS_DIR"]
 
 _DIGITS = re.compile(r"\d")
 #: The term hash of a token the word block does not count (spaces, punctuation).
 NOT_KEPT = -1
 _TABLE = "lemma_lookup"
 _ATTRIBUTE = "kw_lemma_hashes"
+#: The folder of a model that holds the arrays.
+LEMMAS_DIR = "lemmas"
 
 
 def lemma_term(lemma: str) -> int:
@@ -55,6 +60,20 @@ class LemmaHashes:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def save(self, directory: Path) -> None:
+        """Two ``.npy`` files (written the same way every time)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, values in (("keys", self.keys), ("terms", self.terms)):
+            with open(directory / f"{name}.npy", "wb") as handle:
+                np.save(handle, values, allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> LemmaHashes:
+        keys, terms = (np.asarray(np.load(directory / f"{name}.npy", allow_pickle=False)) for name in ("keys", "terms"))
+        if keys.dtype != np.uint64 or terms.dtype != np.int64 or keys.shape != terms.shape:
+            raise ValueError(f"the lemma arrays in {directory} do not belong together")
+        return cls(keys, terms)
+
     def terms_of(self, forms: Sequence[str]) -> list[int]:
         """The term of each lower-cased form, in one search of the table."""
         from spacy.strings import get_string_id
@@ -68,30 +87,32 @@ class LemmaHashes:
 
 def lemma_hashes(nlp: Any) -> LemmaHashes:
     """The lemma hashes of a pipeline: those a loaded model keeps, or built from its lemmatizer's table."""
-    if "lemmatizer" not in nlp.pipe_names:
-        return LemmaHashes(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
-    component = nlp.get_pipe("lemmatizer")
-    kept = getattr(component, _ATTRIBUTE, None)
+    kept = getattr(nlp, _ATTRIBUTE, None)
     if isinstance(kept, LemmaHashes):
         return kept
-    return LemmaHashes.from_table(component.lookups.get_table(_TABLE, {}))
+    if "lemmatizer" not in nlp.pipe_names:
+        return LemmaHashes(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+    return LemmaHashes.from_table(nlp.get_pipe("lemmatizer").lookups.get_table(_TABLE, {}))
+
+
+def keep(nlp: Any, hashes: LemmaHashes) -> None:
+    """Let a pipeline loaded to classify read its lemmas from ``hashes`` (copies of it keep them too)."""
+    setattr(nlp, _ATTRIBUTE, hashes)
 
 
 def compact(nlp: Any) -> None:
     """Keep the lemma table of a loaded pipeline only as :class:`LemmaHashes` (frees some 50 MB).
 
-    For a model loaded to classify: its word features read the arrays;
-    ``doc.lemma_`` (which nothing of ours reads) stays the form itself.
-    Never for a pipeline that will be saved, whose table is part of the model.
+    For a model loaded to classify that has no stored arrays: its word
+    features read them; ``doc.lemma_`` (which nothing of ours reads) stays the
+    form itself. Never for a pipeline that will be saved, whose table is part of the model.
     """
-    if "lemmatizer" not in nlp.pipe_names:
+    if isinstance(getattr(nlp, _ATTRIBUTE, None), LemmaHashes) or "lemmatizer" not in nlp.pipe_names:
         return
-    component = nlp.get_pipe("lemmatizer")
-    if isinstance(getattr(component, _ATTRIBUTE, None), LemmaHashes):
-        return
-    setattr(component, _ATTRIBUTE, LemmaHashes.from_table(component.lookups.get_table(_TABLE, {})))
-    if component.lookups.has_table(_TABLE):
-        component.lookups.remove_table(_TABLE)
+    keep(nlp, lemma_hashes(nlp))
+    lookups = nlp.get_pipe("lemmatizer").lookups
+    if lookups.has_table(_TABLE):
+        lookups.remove_table(_TABLE)
         _give_back()
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from classifiers.classifier import DEFAULT_MODEL_DIR, Classifier, ModelMeta, forced_review, model_input, model_text
 from classifiers.corpus import CORPUS_DIR, Example, load_corpus
+from classifiers.lemmas import LEMMAS_DIR, lemma_hashes
 from classifiers.linear import SUBTYPE_BITS, FeatureMatrix, LinearHead
 from classifiers.lowo import FitPredict, calibrated, fit_temperature_logits, operating_points, out_of_fold
 from classifiers.records import LABELS
@@ -163,6 +164,7 @@ def train_model(
         shutil.rmtree(output)
     output.mkdir(parents=True)
     nlp.to_disk(output / "pipeline")
+    lemma_hashes(nlp).save(output / LEMMAS_DIR)  # what a loaded model reads instead of the lemmatizer's table
     meta.save(output / "meta.json")
     with open(output / OOF_FILE, "wb") as handle:  # the leave-one-writer-out scores, for 'klachtwacht evaluate'
         np.save(handle, oof.astype(np.float32), allow_pickle=False)

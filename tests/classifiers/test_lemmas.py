@@ -62,3 +62,32 @@ def test_a_pipeline_being_trained_keeps_its_table_for_the_saved_model() -> None:
     nlp = build_nlp()
     Featuriser(nlp)(TEXTS)
     assert nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup").get("liep") == "lopen"
+
+
+def test_the_stored_arrays_load_back_and_a_loaded_model_reads_the_same_words_as_the_full_table(tmp_path: object, classifier: object) -> None:
+    from pathlib import Path
+
+    from classifiers.lemmas import LemmaHashes
+
+    hashes = lemma_hashes(build_nlp())
+    hashes.save(Path(str(tmp_path)) / "lemmas")
+    again = LemmaHashes.load(Path(str(tmp_path)) / "lemmas")
+    assert (again.keys == hashes.keys).all() and (again.terms == hashes.terms).all()
+    loaded = classifier.nlp  # type: ignore[attr-defined]
+    assert "lemmatizer" not in loaded.pipe_names  # the shipped model's arrays stand in for spaCy's table
+    full = Featuriser(build_nlp())(TEXTS)
+    assert (full.features.words != Featuriser(loaded)(TEXTS).features.words).nnz == 0
+
+
+def test_arrays_that_do_not_belong_together_are_refused(tmp_path: object) -> None:
+    from pathlib import Path
+
+    import numpy as np
+
+    from classifiers.lemmas import LemmaHashes
+
+    folder = Path(str(tmp_path))
+    np.save(folder / "keys.npy", np.zeros(3, dtype=np.uint64))
+    np.save(folder / "terms.npy", np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="do not belong together"):
+        LemmaHashes.load(folder)

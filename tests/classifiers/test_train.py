@@ -70,3 +70,24 @@ def test_training_refuses_a_corpus_of_one_writer(tmp_path: Path) -> None:
     (corpus / "alleen.txt").write_text((CORPUS_DIR / "bestuur.txt").read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(ValueError, match="two writers"):
         train_model(tmp_path / "model", corpus_dir=corpus, progress=False)
+
+
+def test_the_shipped_operating_points_are_those_its_stored_held_out_scores_give() -> None:
+    """What 'klachtwacht train' would write into meta.json from the shipped leave-one-writer-out scores."""
+    import numpy as np
+
+    from classifiers.classifier import DEFAULT_MODEL_DIR, ModelMeta, forced_review, model_input
+    from classifiers.corpus import load_corpus
+    from classifiers.lowo import calibrated, fit_temperature_logits, operating_points
+    from classifiers.records import LABELS
+    from classifiers.train import OOF_FILE, corpus_digest
+
+    meta = ModelMeta.load(DEFAULT_MODEL_DIR / "meta.json")
+    assert meta.corpus_sha256 == corpus_digest()
+    examples = load_corpus()
+    truth = [e.label for e in examples]
+    oof = np.load(DEFAULT_MODEL_DIR / OOF_FILE, allow_pickle=False).astype(np.float64)
+    temperature = fit_temperature_logits(oof, [LABELS.index(t) for t in truth])
+    forced = [forced_review(model_input(e.subject, e.body).text) for e in examples]
+    assert temperature == meta.temperature
+    assert operating_points(calibrated(oof, temperature), truth, forced) == (meta.register_threshold, meta.review_threshold, meta.klacht_label_threshold)

@@ -22,7 +22,6 @@ starts afresh, so memory stays flat however much mail is read.
 
 from __future__ import annotations
 
-import re
 import threading
 from array import array
 from collections import Counter
@@ -34,19 +33,18 @@ import numpy as np
 
 from classifiers.cues import CUES
 from classifiers.lemmas import NOT_KEPT, lemma_hashes
-from classifiers.linear import CHAR_BITS, WORD_BITS, FeatureMatrix, cue_columns, term_hash
+from classifiers.linear import CHAR_BITS, WORD_BITS, FeatureMatrix, cue_columns, folded, term_hash
 from classifiers.segments import segment_spans
 
 __all__ = ["Featurised", "Featuriser", "char_text", "char_ngrams"]
 
-_DIGITS = re.compile(r"\d")
 #: Distinct tokens and words kept at most (some 40 MB with their character rows) before a cache starts afresh.
 CACHE_LIMIT = 150_000
 
 
 def char_text(text: str) -> str:
     """The text the character block reads: lower case, digits folded to 0."""
-    return _DIGITS.sub("0", text.lower())
+    return folded(text)
 
 
 @dataclass(frozen=True)

@@ -16,18 +16,16 @@ the model, and the featuriser builds the arrays from it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from classifiers.linear import term_hash
+from classifiers.linear import folded, term_hash
 
 __all__ = ["LemmaHashes", "lemma_term", "lemma_hashes", "keep", "compact", "NOT_KEPT", "LEMMAS_DIR"]
 
-_DIGITS = re.compile(r"\d")
 #: The term hash of a token the word block does not count (spaces, punctuation).
 NOT_KEPT = -1
 _TABLE = "lemma_lookup"
@@ -38,7 +36,7 @@ LEMMAS_DIR = "lemmas"
 
 def lemma_term(lemma: str) -> int:
     """The word block's hash of a lemma: lower case, digits folded to 0; :data:`NOT_KEPT` without a letter or digit."""
-    norm = _DIGITS.sub("0", lemma.lower())
+    norm = folded(lemma)
     return term_hash(norm) if norm.strip() and any(ch.isalnum() for ch in norm) else NOT_KEPT
 
 

@@ -18,6 +18,7 @@ numpy arrays are stored (no pickles), so what is shipped is plain data.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,12 +29,20 @@ import numpy as np
 
 from classifiers.cues import CUES
 
-__all__ = ["FeatureMatrix", "LinearHead", "Weighted", "cue_columns", "term_hash", "WORD_BITS", "CHAR_BITS", "SUBTYPE_BITS"]
+__all__ = ["FeatureMatrix", "LinearHead", "Weighted", "cue_columns", "folded", "term_hash", "WORD_BITS", "CHAR_BITS", "SUBTYPE_BITS"]
 
 WORD_BITS = 18
 CHAR_BITS = 19
 #: The sub-type head reads the word block folded into this many columns (keeps the model small).
 SUBTYPE_BITS = 16
+
+
+_DIGITS = re.compile(r"\d")
+
+
+def folded(text: str) -> str:
+    """Lower case with every digit folded to 0: how both blocks read text (the character n-grams and each lemma)."""
+    return _DIGITS.sub("0", text.lower())
 
 
 def term_hash(term: str) -> int:

@@ -1,6 +1,6 @@
 """Whole-pipeline benchmark: ``klachtwacht ingest --once`` against a bare fetch-and-parse.
 
-    python bench/bench_pipeline.py [--messages 10000] [--db sqlite|postgresql] [--processes N]
+    python bench/bench_pipeline.py [--messages 10000] [--db sqlite|postgresql] [--processes N] [--parse-processes N]
                                    [--big-attachment-mb 40] [--py-spy FILE.svg]
 
 The backlog of ``bench_ingest.py`` (realistic corpus mail, 2 KB to 200 KB, a
@@ -87,13 +87,14 @@ class TreeMemory(threading.Thread):
         self.join()
 
 
-def config_text(db_url: str, broker: str, imap_port: int, smtp_port: int) -> str:
+def config_text(db_url: str, broker: str, imap_port: int, smtp_port: int, parse_processes: int | None = None) -> str:
     lines = [
         "[database]", f'url = "{db_url}"',
         "[broker]", f'url = "{broker}"',
         "[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}", 'sender = "klachten@gemeente-veenstad.nl"',
         "[register]", 'backend = "database"',
         "[ingest]", "start = 2000-01-01", "max_age_days = 0", "wait_timeout = 3600",
+        *([f"parse_processes = {parse_processes}"] if parse_processes else []),
         "[[organisations]]", 'name = "veenstad"', 'display_name = "Gemeente Veenstad"',
         'complaints_team = "de klachtencoördinator"', 'complaints_address = "klachten@gemeente-veenstad.nl"',
         'bezwaar_address = "bezwaar@gemeente-veenstad.nl"', 'woo_address = "woo@gemeente-veenstad.nl"',
@@ -127,6 +128,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--parse-processes", type=int, default=None, help="[ingest] parse_processes (default: the configuration's default; 1: no helper process)")
     parser.add_argument("--big-attachment-mb", type=float, default=0.0)
     parser.add_argument("--py-spy", metavar="FILE", help="record a profile of the whole run into FILE (.svg flame graph, .json speedscope, .txt collapsed stacks)")
     parser.add_argument("--skip-bare", action="store_true", help="time only the whole pipeline")
@@ -165,7 +167,7 @@ def main() -> None:
             if args.processes > 1:
                 subprocess.run(["redis-cli", "-n", "9", "FLUSHDB"], check=True, capture_output=True)
             config = Path(tmp) / "klachtwacht.toml"
-            config.write_text(config_text(db_url, broker, dovecot.port, sink.port), encoding="utf-8")
+            config.write_text(config_text(db_url, broker, dovecot.port, sink.port, args.parse_processes), encoding="utf-8")
             subprocess.run([KLACHTWACHT, "db", "upgrade", "--config", str(config)], env=env, check=True, capture_output=True)
             command = [KLACHTWACHT, "ingest", "--once", "--json", "--config", str(config), "--processes", str(args.processes)]
             if args.py_spy:
@@ -189,7 +191,8 @@ def main() -> None:
         sink.close()
         dovecot.close()
     letters = len(sink.messages)
-    print(f"whole pipeline ({args.db}, {args.processes} process{'es' if args.processes > 1 else ''}): {len(sizes)} messages in {seconds:.1f} s = {len(sizes) / seconds:.0f} msg/s")
+    helpers = f", parse_processes {args.parse_processes}" if args.parse_processes else ""
+    print(f"whole pipeline ({args.db}, {args.processes} process{'es' if args.processes > 1 else ''}{helpers}): {len(sizes)} messages in {seconds:.1f} s = {len(sizes) / seconds:.0f} msg/s")
     if bare_seconds:
         print(f"ratio whole/bare: {seconds / bare_seconds:.2f}x")
     print(f"peak RSS of the process tree {memory.peak_sum_kb / 1024:.0f} MB (largest process {memory.peak_one_kb / 1024:.0f} MB)")

@@ -152,12 +152,12 @@ class Featuriser:
 class _CharRows:
     """The character rows of cached words, packed: one growing buffer of columns and one of counts, and where each row is.
 
-    A word costs its n-grams' 6 bytes each and two offsets, not two numpy arrays of its own.
+    A word costs 8 bytes an n-gram and two offsets, not two numpy arrays of its own.
     """
 
     def __init__(self) -> None:
         self._columns = array("i")
-        self._counts = array("H")
+        self._counts = array("I")
         self._starts = array("q")
         self._lengths = array("q")
 
@@ -166,7 +166,7 @@ class _CharRows:
         self._starts.append(len(self._columns))
         self._lengths.append(len(row))
         self._columns.extend(row.keys())
-        self._counts.extend(min(count, 65535) for count in row.values())
+        self._counts.extend(row.values())
         return len(self._starts) - 1
 
     def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -175,7 +175,7 @@ class _CharRows:
         lengths = np.frombuffer(self._lengths, dtype=np.int64)[rows]
         ends = np.cumsum(lengths)
         at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
-        return np.frombuffer(self._columns, dtype=np.int32)[at], np.frombuffer(self._counts, dtype=np.uint16)[at].astype(np.int64), lengths
+        return np.frombuffer(self._columns, dtype=np.int32)[at], np.frombuffer(self._counts, dtype=np.uint32)[at].astype(np.int64), lengths
 
 
 def char_ngrams(word: str) -> list[str]:

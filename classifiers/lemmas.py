@@ -83,6 +83,7 @@ class LemmaHashes:
         found = (self.keys[at] == wanted).tolist()
         return [term if hit else lemma_term(form) for form, hit, term in zip(forms, found, self.terms[at].tolist())]
 
+
 def lemma_hashes(nlp: Any) -> LemmaHashes:
     """The lemma hashes of a pipeline: those a loaded model keeps, or built from its lemmatizer's table."""
     kept = getattr(nlp, _ATTRIBUTE, None)
